@@ -7,7 +7,7 @@ use crate::Cluster;
 use crate::cluster::ClusterError;
 
 /// The cluster shared by all tests of one test binary, when `DATABASE_URL` is not set.
-static SHARED: OnceLock<Result<(Cluster, tempfile::TempDir), String>> = OnceLock::new();
+static SHARED: OnceLock<Result<Cluster, String>> = OnceLock::new();
 
 /// A fresh, empty database for one test, on the server named by `DATABASE_URL` or else on a
 /// private cluster that this test binary starts once. Each test gets its own database, so tests
@@ -45,11 +45,12 @@ fn shared_cluster_url() -> Result<String, ClusterError> {
             .prefix("sigstack-pg-")
             .tempdir()
             .map_err(|error| error.to_string())?;
-        let cluster = Cluster::start(&dir.path().join("cluster"), true).map_err(|error| error.to_string())?;
-        Ok((cluster, dir))
+        // The watchdog deletes the directory once the server stops.
+        let path = dir.keep();
+        Cluster::start(&path, true).map_err(|error| error.to_string())
     });
     match shared {
-        Ok((cluster, _)) => Ok(cluster.url()),
+        Ok(cluster) => Ok(cluster.url()),
         Err(detail) => Err(ClusterError::Command { command: "start test cluster".into(), detail: detail.clone() }),
     }
 }
