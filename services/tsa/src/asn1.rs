@@ -3,8 +3,8 @@
 //!
 //! `x509-tsp` 0.1 defines `TimeStampReq` and `TSTInfo`, which this crate uses. Its
 //! `TimeStampResp` reuses the CMP `PKIFailureInfo` from `cmpv2` 0.2, whose flag values are bit
-//! positions where the flag set expects masks (`badAlg` is 0, so it can never be set), so the
-//! response and its status are defined here with a plain `BIT STRING`.
+//! positions where the flag set expects masks, so `badAlg` (0) can never be set. The response
+//! and its status are therefore defined here with a plain `BIT STRING`.
 
 use der::Sequence;
 use der::asn1::{BitString, ObjectIdentifier, OctetString};
@@ -63,7 +63,7 @@ pub const SIGSTORE_TSA_POLICY: ObjectIdentifier =
 pub mod pki_status {
     /// granted: a TimeStampToken, as requested, is present.
     pub const GRANTED: u8 = 0;
-    /// rejection: no TimeStampToken is present and failInfo says why.
+    /// rejection: no TimeStampToken is present, and failInfo gives the reason.
     pub const REJECTION: u8 = 2;
 }
 
@@ -154,7 +154,7 @@ pub enum FailureInfo {
 }
 
 impl FailureInfo {
-    /// The bit number in the PKIFailureInfo named bit list.
+    /// Returns the bit number in the PKIFailureInfo named bit list.
     pub fn bit(self) -> u8 {
         match self {
             Self::BadAlg => 0,
@@ -166,7 +166,7 @@ impl FailureInfo {
         }
     }
 
-    /// The ASN.1 name of the bit, also used as a metric label.
+    /// Returns the ASN.1 name of the bit, also used as a metric label.
     pub fn name(self) -> &'static str {
         match self {
             Self::BadAlg => "badAlg",
@@ -179,7 +179,7 @@ impl FailureInfo {
     }
 
     /// Encodes the single bit as a DER named bit list: X.690 §11.2.2 requires trailing zero
-    /// bits to be removed, so the string ends with the byte that holds the bit.
+    /// bits to be removed, so the string ends with the byte that contains the bit.
     pub fn to_bit_string(self) -> der::Result<BitString> {
         let bit = usize::from(self.bit());
         let mut bytes = vec![0u8; bit / 8 + 1];

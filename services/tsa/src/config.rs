@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::material::{DEFAULT_CHAIN_PATH, DEFAULT_KEY_PATH};
 
 /// Default request body limit. A TimeStampReq without extensions is under 200 bytes, and the
-/// JSON form under 300; 64 KiB leaves room for long nonces and for extension lists that are
-/// read only to be rejected, while bounding what one request can make the server buffer.
+/// JSON form under 300. 64 KiB leaves room for long nonces and for extension lists that are read
+/// only to be rejected, and it bounds what one request can make the server buffer.
 pub const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 
 /// Configuration of the timestamp authority. Unknown keys are rejected.
@@ -24,9 +24,9 @@ pub struct TsaConfig {
     /// Further policy OIDs that a request may name in reqPolicy; the token then carries the
     /// requested one. A request naming any other policy is rejected with unacceptedPolicy.
     pub extra_policy_oids: Vec<String>,
-    /// Answer a granted request with HTTP 201 instead of 200, as Sigstore's server does with
-    /// `--use-http-201`. Rejections are always 200 (RFC 3161 §2.4.2 puts the refusal in the
-    /// TimeStampResp).
+    /// Return HTTP 201 instead of 200 for a granted request, as Sigstore's server does with
+    /// `--use-http-201`. Rejections always get 200, because RFC 3161 §2.4.2 puts the refusal in
+    /// the TimeStampResp.
     pub use_http_201: bool,
     /// Largest request body accepted, in bytes; larger bodies get HTTP 413.
     pub max_request_body_bytes: usize,

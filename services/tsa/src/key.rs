@@ -37,7 +37,7 @@ impl TsaSigningKey {
             .map_err(|_| "not an ECDSA P-256 or P-384 PKCS#8 private key".to_owned())
     }
 
-    /// The DER SubjectPublicKeyInfo of the public key.
+    /// Returns the DER SubjectPublicKeyInfo of the public key.
     pub fn public_key_der(&self) -> Result<Vec<u8>, String> {
         let document = match self {
             Self::P256(key) => key.verifying_key().to_public_key_der(),
@@ -48,7 +48,7 @@ impl TsaSigningKey {
             .map_err(|error| error.to_string())
     }
 
-    /// The digest algorithm of SignerInfo.digestAlgorithm and the messageDigest attribute.
+    /// Returns the algorithm of SignerInfo.digestAlgorithm and of the messageDigest attribute.
     pub fn digest_algorithm(&self) -> ObjectIdentifier {
         match self {
             Self::P256(_) => ID_SHA256,
@@ -56,7 +56,7 @@ impl TsaSigningKey {
         }
     }
 
-    /// SignerInfo.signatureAlgorithm.
+    /// Returns the algorithm of SignerInfo.signatureAlgorithm.
     pub fn signature_algorithm(&self) -> ObjectIdentifier {
         match self {
             Self::P256(_) => ECDSA_WITH_SHA256,

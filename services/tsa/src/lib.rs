@@ -9,7 +9,7 @@
 //!
 //! Where this TSA differs from Sigstore's: a well-formed request that is refused (hash
 //! algorithm, imprint length, policy, extensions) gets HTTP 200 with a `TimeStampResp` whose
-//! status is rejection, as RFC 3161 §2.4.2 requires, where Sigstore's server answers HTTP 400
+//! status is rejection, as RFC 3161 §2.4.2 requires, where Sigstore's server returns HTTP 400
 //! with JSON. A body that does not decode gets HTTP 400 with JSON in both.
 //!
 //! Typical use:
@@ -25,6 +25,7 @@ mod config;
 mod key;
 mod loadgen;
 mod material;
+mod profile;
 pub mod request;
 mod service;
 mod token;

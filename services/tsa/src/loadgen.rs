@@ -19,9 +19,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct LoadReport {
     pub concurrency: usize,
     pub elapsed: Duration,
-    /// Requests answered with a granted TimeStampResp.
+    /// Number of replies that were a granted TimeStampResp.
     pub timestamps: u64,
-    /// Requests that failed, timed out or were not granted.
+    /// Number of requests that failed, timed out or were not granted.
     pub errors: u64,
     /// Median latency of the granted requests.
     pub p50: Duration,
@@ -30,6 +30,7 @@ pub struct LoadReport {
 }
 
 impl LoadReport {
+    /// Returns the granted timestamps per second of elapsed time.
     pub fn timestamps_per_second(&self) -> f64 {
         self.timestamps as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON)
     }
@@ -172,7 +173,7 @@ fn random_request() -> der::Result<Vec<u8>> {
     .to_der()
 }
 
-/// The nearest-rank percentile of sorted `latencies`; zero when there are none.
+/// Returns the nearest-rank percentile of sorted `latencies`, or zero when there are none.
 fn percentile(latencies: &[Duration], percent: usize) -> Duration {
     if latencies.is_empty() {
         return Duration::ZERO;

@@ -126,6 +126,8 @@ pub fn parse_json_request(body: &[u8]) -> Result<TimeStampReq, JsonRequestError>
                 .map_err(|_| malformed(MalformedRequest::InvalidPolicyOid(text.to_owned())))?,
         ),
     };
+    // NOTE: a JSON nonce above 2^64-1 gets HTTP 400, because serde_json without
+    // `arbitrary_precision` reads no larger integer. sigstore-js sends no nonce at all.
     let nonce = match request.nonce {
         None => None,
         Some(number) => {
@@ -287,6 +289,43 @@ mod tests {
                 parse_der_request(&der[..end]).is_err(),
                 "prefix of {end} bytes"
             );
+        }
+    }
+
+    #[test]
+    fn explicit_false_cert_req_is_accepted() {
+        // BER writes a DEFAULT value explicitly; DER omits it. Some encoders send `certReq FALSE`.
+        let der = sha256_request(32).to_der().expect("encode");
+        let mut content = der[2..].to_vec();
+        content.extend_from_slice(&[0x01, 0x01, 0x00]);
+        let mut with_false = vec![0x30, u8::try_from(content.len()).expect("short form")];
+        with_false.extend_from_slice(&content);
+        let request = parse_der_request(&with_false).expect("explicit FALSE decodes");
+        assert!(!request.cert_req);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parsers_never_panic(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            if let Ok(request) = parse_der_request(&body) {
+                let _ = check_request(&request, &[crate::asn1::SIGSTORE_TSA_POLICY]);
+            }
+            if let Ok(request) = parse_json_request(&body) {
+                let _ = check_request(&request, &[crate::asn1::SIGSTORE_TSA_POLICY]);
+            }
+        }
+
+        #[test]
+        fn mutated_requests_never_panic(position in 0usize..64, value in proptest::prelude::any::<u8>()) {
+            let mut request = sha256_request(32);
+            request.nonce = Some(int_from_u64(0x1234_5678_9abc_def0).expect("nonce"));
+            request.cert_req = true;
+            let mut der = request.to_der().expect("encode");
+            let index = position % der.len();
+            der[index] = value;
+            if let Ok(request) = parse_der_request(&der) {
+                let _ = check_request(&request, &[crate::asn1::SIGSTORE_TSA_POLICY]);
+            }
         }
     }
 

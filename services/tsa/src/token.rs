@@ -60,8 +60,8 @@ pub struct TimestampSigner {
 }
 
 impl TimestampSigner {
-    /// Builds a signer. `leaf` must be the certificate of `key`; [`crate::material`] checks that
-    /// before calling this.
+    /// Builds a signer. `leaf` must be the certificate of `key`, which [`crate::TsaMaterial`]
+    /// checks before the service builds its signer.
     pub fn new(key: TsaSigningKey, leaf: Certificate) -> Result<Self, TokenError> {
         let tbs = &leaf.tbs_certificate;
         let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
@@ -256,5 +256,55 @@ fn signing_time(since_epoch: Duration) -> der::Result<Any> {
         Any::encode_from(&UtcTime::from_unix_duration(since_epoch)?)
     } else {
         Any::encode_from(&GeneralizedTime::from_unix_duration(since_epoch)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::material::{ChainProfile, generate_chain};
+    use der::{Decode, Tagged};
+    use x509_tsp::MessageImprint;
+
+    #[test]
+    fn same_inputs_give_identical_tokens() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let generated = generate_chain(&ChainProfile::default(), now).expect("chain");
+        let chain = Certificate::load_pem_chain(generated.chain_pem.as_bytes()).expect("chain");
+        let key = TsaSigningKey::from_pkcs8_der(&generated.leaf_key_pkcs8).expect("key");
+        let signer = TimestampSigner::new(key, chain[0].clone()).expect("signer");
+        let request = TimeStampReq {
+            version: TspVersion::V1,
+            message_imprint: MessageImprint {
+                hash_algorithm: algorithm(crate::asn1::ID_SHA256),
+                hashed_message: OctetString::new(vec![3u8; 32]).expect("imprint"),
+            },
+            req_policy: None,
+            nonce: None,
+            cert_req: true,
+            extensions: None,
+        };
+        let serial = SerialNumber::new(&[0x42; 20]).expect("serial");
+        let policy = crate::asn1::SIGSTORE_TSA_POLICY;
+
+        let first = signer
+            .issue(&request, policy, serial.clone(), now)
+            .expect("first");
+        let second = signer.issue(&request, policy, serial, now).expect("second");
+        assert_eq!(first, second);
+
+        let response = TimeStampResp::from_der(&first).expect("decode");
+        assert_eq!(response.status.status, pki_status::GRANTED);
+    }
+
+    #[test]
+    fn signing_time_switches_to_generalized_time_in_2050() {
+        let before = signing_time(Duration::from_secs(FIRST_GENERALIZED_TIME_YEAR_SECONDS - 1));
+        assert_eq!(before.expect("UTCTime").tag(), der::Tag::UtcTime);
+        let after = signing_time(Duration::from_secs(FIRST_GENERALIZED_TIME_YEAR_SECONDS));
+        assert_eq!(
+            after.expect("GeneralizedTime").tag(),
+            der::Tag::GeneralizedTime
+        );
     }
 }
