@@ -1,1 +1,118 @@
-fn main() {}
+//! `sigstack`: initialize, run and benchmark a self-hosted Sigstore stack.
+#![forbid(unsafe_code)]
+
+mod config;
+mod database;
+mod stack;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "sigstack", version, about = "A self-hosted, private Sigstore stack")]
+struct Cli {
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create keys and sigstack.toml in the data directory without starting anything.
+    Init {
+        /// Data directory.
+        #[arg(long, default_value = "./sigstack-data")]
+        dir: PathBuf,
+    },
+    /// Start every service (creating keys and configuration on first run) until Ctrl-C.
+    Up {
+        /// Data directory.
+        #[arg(long, default_value = "./sigstack-data")]
+        dir: PathBuf,
+    },
+    /// Run one service, for production deployments with one process per service.
+    Serve {
+        #[command(subcommand)]
+        service: Service,
+    },
+    /// Drive load at a running service and print throughput and latency.
+    Bench {
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Service {
+    /// The Rekor v1 compatible transparency log. Needs DATABASE_URL or database.url.
+    Tlog {
+        /// Data directory holding sigstack.toml and the keys.
+        #[arg(long, default_value = "./sigstack-data")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchTarget {
+    /// Submit signed hashedrekord entries to a transparency log.
+    Tlog {
+        /// Base URL of the log.
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// How long to run, in seconds.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    sigstack_server::init_tracing(cli.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: failed to start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Init { dir } => {
+            let created = stack::init(&dir)?;
+            if created {
+                println!("initialized {}", dir.display());
+            } else {
+                println!("{} is already initialized; nothing changed", dir.display());
+            }
+            Ok(())
+        }
+        Command::Up { dir } => stack::up(&dir).await,
+        Command::Serve { service: Service::Tlog { dir } } => stack::serve_tlog(&dir).await,
+        Command::Bench { target: BenchTarget::Tlog { url, concurrency, seconds } } => {
+            anyhow::ensure!(concurrency > 0, "--concurrency must be at least 1");
+            let report = sigstack_tlog::loadgen::run(&url, concurrency, Duration::from_secs(seconds))
+                .await
+                .map_err(anyhow::Error::msg)?;
+            println!("{report}");
+            anyhow::ensure!(report.created > 0, "no entry was created; is the log running at {url}?");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `sigstack.toml`: one file per deployment, with `SIGSTACK_<SECTION>__<KEY>` environment
+//! overrides. Unknown keys are rejected so that a typo never silently falls back to a default.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+use sigstack_tlog::TlogConfig;
+
+/// File name of the configuration inside the data directory.
+pub const CONFIG_FILE: &str = "sigstack.toml";
+
+/// Prefix of configuration override variables; `__` separates section and key.
+const ENV_PREFIX: &str = "SIGSTACK_";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub tlog: TlogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL. `DATABASE_URL` takes precedence. When neither is set, `sigstack up` runs a
+    /// private cluster under the data directory.
+    pub url: Option<String>,
+    /// Connections each service keeps in its pool.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: None, max_connections: 16 }
+    }
+}
+
+impl Config {
+    /// Reads `dir/sigstack.toml`, applies environment overrides and validates the result.
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("failed to read {}; run `sigstack init --dir {}` first", path.display(), dir.display())
+        })?;
+        let mut value: toml::Table = toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
+        apply_env_overrides(&mut value, std::env::vars())?;
+        let config: Config = Config::deserialize(value).with_context(|| format!("invalid configuration in {}", path.display()))?;
+        config.tlog.validate().map_err(anyhow::Error::msg)?;
+        Ok(config)
+    }
+
+    /// Writes the default configuration, documented, to `dir/sigstack.toml`.
+    pub fn write_default(dir: &Path) -> anyhow::Result<PathBuf> {
+        let path = dir.join(CONFIG_FILE);
+        let body = toml::to_string_pretty(&Config::default()).context("failed to encode the default configuration")?;
+        let text = format!(
+            "# sigstack configuration. Every key may be overridden by an environment variable\n\
+             # SIGSTACK_<SECTION>__<KEY>, for example SIGSTACK_TLOG__PUBLIC_URL.\n\
+             # public_url values go into the trust root: set them to the URLs clients will use.\n\n{body}"
+        );
+        std::fs::write(&path, text).with_context(|| format!("failed to write {}", path.display()))?;
+        Ok(path)
+    }
+}
+
+/// Applies `SIGSTACK_<SECTION>__<KEY>=value` variables. A value is read as a TOML literal when it
+/// parses as one (numbers, booleans) and as a string otherwise.
+fn apply_env_overrides(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> anyhow::Result<()> {
+    for (name, raw) in vars {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let Some((section, key)) = rest.split_once("__") else { continue };
+        let (section, key) = (section.to_lowercase(), key.to_lowercase());
+        let parsed = format!("value = {raw}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut table| table.remove("value"))
+            .unwrap_or_else(|| toml::Value::String(raw.clone()));
+        let entry = table
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let section_table = entry
+            .as_table_mut()
+            .with_context(|| format!("{name}: [{section}] in the configuration is not a table"))?;
+        section_table.insert(key, parsed);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_set_typed_values() {
+        let mut table = toml::Table::new();
+        let vars = vec![
+            ("SIGSTACK_TLOG__MAX_BODY_BYTES".to_owned(), "2048".to_owned()),
+            ("SIGSTACK_TLOG__PUBLIC_URL".to_owned(), "https://rekor.example.com".to_owned()),
+            ("SIGSTACK_KEY_PASSWORD".to_owned(), "ignored".to_owned()),
+        ];
+        apply_env_overrides(&mut table, vars.into_iter()).expect("overrides apply");
+        let config = Config::deserialize(table).expect("valid config");
+        assert_eq!(config.tlog.max_body_bytes, 2048);
+        assert_eq!(config.tlog.public_url.as_str(), "https://rekor.example.com/");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let table: toml::Table = toml::from_str("[tlog]\nlisten_adress = \"127.0.0.1:1\"").expect("toml");
+        let error = Config::deserialize(table).expect_err("typo must be rejected");
+        assert!(error.to_string().contains("listen_adress"), "{error}");
+    }
+
+    #[test]
+    fn default_config_round_trips() {
+        let text = toml::to_string_pretty(&Config::default()).expect("encode");
+        let table: toml::Table = toml::from_str(&text).expect("decode");
+        Config::deserialize(table).expect("default config is valid");
+    }
+}
