@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 use sigstack_tlog::TlogConfig;
+use sigstack_tsa::TsaConfig;
 
 /// File name of the configuration inside the data directory.
 pub const CONFIG_FILE: &str = "sigstack.toml";
@@ -18,6 +19,7 @@ const ENV_PREFIX: &str = "SIGSTACK_";
 pub struct Config {
     pub database: DatabaseConfig,
     pub tlog: TlogConfig,
+    pub tsa: TsaConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -55,10 +55,28 @@ enum Service {
         #[arg(long, default_value = "./sigstack-data")]
         dir: PathBuf,
     },
+    /// The RFC 3161 timestamp authority.
+    Tsa {
+        /// Data directory holding sigstack.toml and the keys.
+        #[arg(long, default_value = "./sigstack-data")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 enum BenchTarget {
+    /// Request RFC 3161 timestamps from a timestamp authority.
+    Tsa {
+        /// Base URL of the timestamp authority.
+        #[arg(long, default_value = "http://127.0.0.1:3003")]
+        url: String,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// How long to run, in seconds.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
     /// Submit signed hashedrekord entries to a transparency log.
     Tlog {
         /// Base URL of the log.
@@ -105,6 +123,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Up { dir } => stack::up(&dir).await,
         Command::Serve { service: Service::Tlog { dir } } => stack::serve_tlog(&dir).await,
+        Command::Serve { service: Service::Tsa { dir } } => stack::serve_tsa(&dir).await,
+        Command::Bench { target: BenchTarget::Tsa { url, concurrency, seconds } } => {
+            let report = sigstack_tsa::loadgen(&url, concurrency, Duration::from_secs(seconds)).await?;
+            println!("{report}");
+            Ok(())
+        }
         Command::Bench { target: BenchTarget::Tlog { url, concurrency, seconds } } => {
             anyhow::ensure!(concurrency > 0, "--concurrency must be at least 1");
             let report = sigstack_tlog::loadgen::run(&url, concurrency, Duration::from_secs(seconds))

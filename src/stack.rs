@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use anyhow::Context as _;
 use sigstack_keys::KeyPassword;
@@ -25,7 +26,8 @@ pub fn init(dir: &Path) -> anyhow::Result<bool> {
     let config = Config::load(dir)?;
     let password = key_password()?;
     let (_, key_created) = sigstack_keys::load_or_create_p256(&dir.join(&config.tlog.key_file), &password)?;
-    Ok(created || key_created)
+    let tsa = sigstack_tsa::init_material(dir, &password, SystemTime::now())?;
+    Ok(created || key_created || tsa.created)
 }
 
 fn key_password() -> anyhow::Result<KeyPassword> {
@@ -52,13 +54,17 @@ pub async fn up(dir: &Path) -> anyhow::Result<()> {
 
     let mut services = JoinSet::new();
     let tlog_url = start_tlog(dir, &config, pool.clone(), &mut services).await?;
+    let tsa_url = start_tsa(dir, &config, &mut services).await?;
 
     println!("sigstack is up. Data directory: {}", dir.display());
-    println!("  database:         {}", database::redact(&url));
-    println!("  transparency log: {tlog_url} (public URL {})", config.tlog.public_url);
+    println!("  database:            {}", database::redact(&url));
+    println!("  transparency log:    {tlog_url} (public URL {})", config.tlog.public_url);
+    println!("  timestamp authority: {tsa_url}/api/v1/timestamp");
     println!();
     println!("Try it:");
     println!("  rekor-cli loginfo --rekor_server {tlog_url}");
+    println!("  openssl ts -query -data FILE -sha256 -cert -out req.tsq");
+    println!("  curl -sS -H 'Content-Type: application/timestamp-query' --data-binary @req.tsq {tsa_url}/api/v1/timestamp -o resp.tsr");
     println!("Press Ctrl-C to stop.");
 
     let result = wait(&mut services).await;
@@ -84,6 +90,40 @@ pub async fn serve_tlog(dir: &Path) -> anyhow::Result<()> {
     result
 }
 
+/// Runs the timestamp authority alone. It keeps no state in the database.
+pub async fn serve_tsa(dir: &Path) -> anyhow::Result<()> {
+    let config = Config::load(dir)?;
+    let mut services = JoinSet::new();
+    let tsa_url = start_tsa(dir, &config, &mut services).await?;
+    println!("timestamp authority listening on {tsa_url}");
+    wait(&mut services).await
+}
+
+async fn start_tsa(dir: &Path, config: &Config, services: &mut JoinSet<anyhow::Result<()>>) -> anyhow::Result<String> {
+    let password = KeyPassword::from_env()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let tsa = sigstack_tsa::Tsa::load(&config.tsa, dir, &password, clock)?;
+    let router = sigstack_tsa::router(Arc::new(tsa));
+    spawn_server("timestamp authority", config.tsa.listen, router, services).await
+}
+
+/// Binds `listen` and serves `router` on it until shutdown. Returns the URL it listens on.
+async fn spawn_server(
+    name: &'static str,
+    listen: std::net::SocketAddr,
+    router: axum::Router,
+    services: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<String> {
+    let listener = sigstack_server::bind(listen).await.with_context(|| format!("failed to start the {name}"))?;
+    let address = listener.local_addr()?;
+    services.spawn(async move {
+        sigstack_server::serve(listener, router, sigstack_server::shutdown_signal())
+            .await
+            .with_context(|| format!("{name} server failed"))
+    });
+    Ok(format!("http://{address}"))
+}
+
 async fn start_tlog(
     dir: &Path,
     config: &Config,
@@ -100,14 +140,7 @@ async fn start_tlog(
     let registry = prometheus::Registry::new();
     let tlog = Tlog::open(config.tlog.clone(), pool, signer, clock, &registry).await?;
     let router = sigstack_tlog::router(tlog, registry);
-    let listener = sigstack_server::bind(config.tlog.listen).await?;
-    let address = listener.local_addr()?;
-    services.spawn(async move {
-        sigstack_server::serve(listener, router, sigstack_server::shutdown_signal())
-            .await
-            .context("transparency log server failed")
-    });
-    Ok(format!("http://{address}"))
+    spawn_server("transparency log", config.tlog.listen, router, services).await
 }
 
 /// Waits until every service stops (after a shutdown signal) or one fails.
