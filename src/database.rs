@@ -14,7 +14,7 @@ use crate::config::DatabaseConfig;
 /// How long to wait for a connection before failing a request with a database error.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The database URL from the environment or the configuration, if any.
+/// Returns the database URL from `DATABASE_URL` or else the configuration, if either is set.
 pub fn configured_url(config: &DatabaseConfig) -> Option<String> {
     std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()).or_else(|| config.url.clone())
 }

@@ -23,7 +23,7 @@ use crate::kinds::canonicalize;
 use crate::pki::Verifier;
 use crate::Tlog;
 
-/// Most lookups in one `entries/retrieve` request, as upstream's schema allows.
+/// Maximum lookups in one `entries/retrieve` request, as upstream's schema allows.
 const MAX_SEARCH_ITEMS: usize = 10;
 
 /// Path prefix of entry URLs; `Location` headers append the entry ID to it.
@@ -61,7 +61,7 @@ pub fn router(tlog: Arc<Tlog>, registry: Registry) -> Router {
         .fallback(|| async { ApiError::NotFoundPath })
 }
 
-/// Reads a request body up to `limit` bytes, answering 413 with the limit when it is larger.
+/// Reads a request body of at most `limit` bytes; a larger body is a 413 naming the limit.
 async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -393,7 +393,7 @@ async fn log_proof(State(tlog): State<Arc<Tlog>>, Query(query): Query<HashMap<St
     let last = integer_param(&query, "lastSize")?
         .ok_or_else(|| ApiError::validation(CODE_REQUIRED, "lastSize in query is required"))?;
     // firstSize defaults to 1 as upstream. Size 0 is accepted: consistency with the empty tree
-    // holds trivially, which helps monitors that start watching an empty log.
+    // is trivial, which helps monitors that start watching an empty log.
     let first = integer_param(&query, "firstSize")?.unwrap_or(1);
     if last == 0 {
         return Err(ApiError::validation(CODE_INVALID_TYPE + 9, "lastSize in query should be greater than or equal to 1"));

@@ -2,7 +2,7 @@
 //!
 //! Bodies follow Rekor: `{"code": <status>, "message": "..."}`, with go-openapi's convention for
 //! request validation failures (HTTP 422 with a body code of 600 and up). Entry lookups that find
-//! nothing answer 404 with an empty body and no content type, as upstream's NotFound responders do.
+//! nothing return 404 with an empty body and no content type, as upstream's NotFound responders do.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -1,9 +1,9 @@
 //! A transparency log that speaks the Rekor v1 REST API, stored in PostgreSQL.
 //!
 //! Entries (`hashedrekord` 0.0.1, `dsse` 0.0.1, `intoto` 0.0.2) are verified and canonicalized as
-//! upstream Rekor does, appended through [`sigstack_logstore`], and returned with a signed entry
-//! timestamp, an inclusion proof and a signed checkpoint, so that cosign, sigstore-python,
-//! sigstore-js, gitsign and rekor-cli accept them unchanged.
+//! upstream Rekor does, then appended through [`sigstack_logstore`]. Each comes back with a signed
+//! entry timestamp, an inclusion proof and a signed checkpoint, in the form that cosign,
+//! sigstore-python, sigstore-js, gitsign and rekor-cli accept.
 #![forbid(unsafe_code)]
 
 mod api;
@@ -27,6 +27,12 @@ pub use api::router;
 pub use config::{DEFAULT_MAX_BODY_BYTES, TlogConfig};
 pub use entry::entry_id;
 pub use error::ApiError;
+
+/// Validates and canonicalizes a proposed Rekor entry, returning the canonical body (the leaf
+/// value). Exposed for fuzzing and for tools that precompute entry UUIDs.
+pub fn canonicalize_entry(proposed: &serde_json::Value) -> Result<Vec<u8>, ApiError> {
+    kinds::canonicalize(proposed).map(|entry| entry.body)
+}
 
 /// Name of the transparency log's row in the `logs` table.
 pub const LOG_NAME: &str = "rekor";

@@ -50,7 +50,7 @@ fn pem_b64(pem: &str) -> String {
     STANDARD.encode(pem.as_bytes())
 }
 
-/// A hashedrekord over a random SHA-256 digest, signed with a fresh P-256 key.
+/// Builds a hashedrekord over a random SHA-256 digest, signed with a fresh P-256 key.
 fn p256_entry() -> Value {
     let key = p256::ecdsa::SigningKey::random(&mut OsRng);
     let digest: [u8; 32] = Sha256::digest(rand_bytes()).into();
