@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+use sigstack_idp::IdpConfig;
 use sigstack_tlog::TlogConfig;
 use sigstack_tsa::TsaConfig;
 
@@ -20,6 +21,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub tlog: TlogConfig,
     pub tsa: TsaConfig,
+    pub idp: IdpConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,13 +51,18 @@ impl Config {
         apply_env_overrides(&mut value, std::env::vars())?;
         let config: Config = Config::deserialize(value).with_context(|| format!("invalid configuration in {}", path.display()))?;
         config.tlog.validate().map_err(anyhow::Error::msg)?;
+        config.idp.validate().map_err(anyhow::Error::msg)?;
         Ok(config)
     }
 
     /// Writes the default configuration, documented, to `dir/sigstack.toml`.
     pub fn write_default(dir: &Path) -> anyhow::Result<PathBuf> {
         let path = dir.join(CONFIG_FILE);
-        let body = toml::to_string_pretty(&Config::default()).context("failed to encode the default configuration")?;
+        // A new data directory is for trying the stack out, so the development identity
+        // provider is on; a hand-written production configuration leaves it off.
+        let mut config = Config::default();
+        config.idp.enabled = true;
+        let body = toml::to_string_pretty(&config).context("failed to encode the default configuration")?;
         let text = format!(
             "# sigstack configuration. Every key may be overridden by an environment variable\n\
              # SIGSTACK_<SECTION>__<KEY>, for example SIGSTACK_TLOG__PUBLIC_URL.\n\

@@ -35,6 +35,15 @@ enum Command {
         #[arg(long, default_value = "./sigstack-data")]
         dir: PathBuf,
     },
+    /// Print an ID token from the development identity provider, on the last line of output.
+    Token {
+        /// Data directory.
+        #[arg(long, default_value = "./sigstack-data")]
+        dir: PathBuf,
+        /// Email address the token identifies (`sub` and `email`).
+        #[arg(long)]
+        subject: String,
+    },
     /// Run one service, for production deployments with one process per service.
     Serve {
         #[command(subcommand)]
@@ -51,6 +60,12 @@ enum Command {
 enum Service {
     /// The Rekor v1 compatible transparency log. Needs DATABASE_URL or database.url.
     Tlog {
+        /// Data directory holding sigstack.toml and the keys.
+        #[arg(long, default_value = "./sigstack-data")]
+        dir: PathBuf,
+    },
+    /// The development OpenID Connect identity provider.
+    Idp {
         /// Data directory holding sigstack.toml and the keys.
         #[arg(long, default_value = "./sigstack-data")]
         dir: PathBuf,
@@ -124,6 +139,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Up { dir } => stack::up(&dir).await,
         Command::Serve { service: Service::Tlog { dir } } => stack::serve_tlog(&dir).await,
         Command::Serve { service: Service::Tsa { dir } } => stack::serve_tsa(&dir).await,
+        Command::Serve { service: Service::Idp { dir } } => stack::serve_idp(&dir).await,
+        Command::Token { dir, subject } => stack::token(&dir, &subject),
         Command::Bench { target: BenchTarget::Tsa { url, concurrency, seconds } } => {
             let report = sigstack_tsa::loadgen(&url, concurrency, Duration::from_secs(seconds)).await?;
             println!("{report}");

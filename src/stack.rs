@@ -27,7 +27,10 @@ pub fn init(dir: &Path) -> anyhow::Result<bool> {
     let password = key_password()?;
     let (_, key_created) = sigstack_keys::load_or_create_p256(&dir.join(&config.tlog.key_file), &password)?;
     let tsa = sigstack_tsa::init_material(dir, &password, SystemTime::now())?;
-    Ok(created || key_created || tsa.created)
+    let idp_key = dir.join(&config.idp.key_file);
+    let idp_created = !idp_key.exists();
+    sigstack_idp::load_or_create_signer(&config.idp, dir, &password)?;
+    Ok(created || key_created || tsa.created || idp_created)
 }
 
 fn key_password() -> anyhow::Result<KeyPassword> {
@@ -55,11 +58,15 @@ pub async fn up(dir: &Path) -> anyhow::Result<()> {
     let mut services = JoinSet::new();
     let tlog_url = start_tlog(dir, &config, pool.clone(), &mut services).await?;
     let tsa_url = start_tsa(dir, &config, &mut services).await?;
+    let idp_url = if config.idp.enabled { Some(start_idp(dir, &config, &mut services).await?) } else { None };
 
     println!("sigstack is up. Data directory: {}", dir.display());
     println!("  database:            {}", database::redact(&url));
     println!("  transparency log:    {tlog_url} (public URL {})", config.tlog.public_url);
     println!("  timestamp authority: {tsa_url}/api/v1/timestamp");
+    if let Some(idp_url) = &idp_url {
+        println!("  identity provider:   {idp_url} (issuer {})", config.idp.issuer());
+    }
     println!();
     println!("Try it:");
     println!("  rekor-cli loginfo --rekor_server {tlog_url}");
@@ -105,6 +112,41 @@ async fn start_tsa(dir: &Path, config: &Config, services: &mut JoinSet<anyhow::R
     let tsa = sigstack_tsa::Tsa::load(&config.tsa, dir, &password, clock)?;
     let router = sigstack_tsa::router(Arc::new(tsa));
     spawn_server("timestamp authority", config.tsa.listen, router, services).await
+}
+
+/// Runs the development identity provider alone; it must be enabled in the configuration.
+pub async fn serve_idp(dir: &Path) -> anyhow::Result<()> {
+    let config = Config::load(dir)?;
+    anyhow::ensure!(config.idp.enabled, "the identity provider is disabled: set enabled = true in [idp] of {}", dir.join(CONFIG_FILE).display());
+    let mut services = JoinSet::new();
+    let url = start_idp(dir, &config, &mut services).await?;
+    println!("identity provider listening on {url}");
+    wait(&mut services).await
+}
+
+async fn start_idp(dir: &Path, config: &Config, services: &mut JoinSet<anyhow::Result<()>>) -> anyhow::Result<String> {
+    let provider = identity_provider(dir, config)?;
+    let router = sigstack_idp::router(Arc::new(provider));
+    spawn_server("identity provider", config.idp.listen, router, services).await
+}
+
+fn identity_provider(dir: &Path, config: &Config) -> anyhow::Result<sigstack_idp::IdentityProvider> {
+    let password = KeyPassword::from_env()?;
+    let signer = sigstack_idp::load_or_create_signer(&config.idp, dir, &password)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    sigstack_idp::IdentityProvider::new(config.idp.clone(), signer, clock, dir).map_err(anyhow::Error::msg)
+}
+
+/// Prints an ID token for `subject` from the development identity provider, on the last line.
+pub fn token(dir: &Path, subject: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(subject.contains('@'), "--subject {subject:?} must be an email address, for example alice@example.com");
+    let config = Config::load(dir)?;
+    let key = dir.join(&config.idp.key_file);
+    anyhow::ensure!(key.exists(), "identity provider key {} is missing; run `sigstack init --dir {}`", key.display(), dir.display());
+    let token = identity_provider(dir, &config)?.mint(subject).map_err(anyhow::Error::msg)?;
+    eprintln!("ID token for {subject} from {}, valid for {} s:", config.idp.issuer(), config.idp.token_lifetime_seconds);
+    println!("{token}");
+    Ok(())
 }
 
 /// Binds `listen` and serves `router` on it until shutdown. Returns the URL it listens on.

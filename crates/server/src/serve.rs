@@ -8,7 +8,11 @@ use tracing_subscriber::EnvFilter;
 /// otherwise, filtered by `RUST_LOG` (default `info`). Calling it twice is harmless.
 pub fn init_tracing(json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     let _ = if json {
         builder.json().try_init()
     } else {
