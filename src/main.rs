@@ -49,6 +49,11 @@ enum Command {
         #[command(subcommand)]
         service: Service,
     },
+    /// Exit 0 when a URL answers with a 2xx status within 5 seconds (container health checks).
+    Probe {
+        /// URL to GET, for example http://127.0.0.1:3000/readyz.
+        url: String,
+    },
     /// Drive load at a running service and print throughput and latency.
     Bench {
         #[command(subcommand)]
@@ -141,6 +146,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve { service: Service::Tsa { dir } } => stack::serve_tsa(&dir).await,
         Command::Serve { service: Service::Idp { dir } } => stack::serve_idp(&dir).await,
         Command::Token { dir, subject } => stack::token(&dir, &subject),
+        Command::Probe { url } => {
+            let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
+            let status = client.get(&url).send().await?.status();
+            anyhow::ensure!(status.is_success(), "{url} returned {status}");
+            Ok(())
+        }
         Command::Bench { target: BenchTarget::Tsa { url, concurrency, seconds } } => {
             let report = sigstack_tsa::loadgen(&url, concurrency, Duration::from_secs(seconds)).await?;
             println!("{report}");
