@@ -332,6 +332,68 @@ async fn precert_sct_and_entry_verify_independently() {
     }
 }
 
+/// Encodes an SCT response as the embedded SCT list extension value (RFC 6962 §3.3): an OCTET
+/// STRING that contains a `SignedCertificateTimestampList` with one `SerializedSCT`.
+fn embedded_sct_list(sct: &Value) -> Vec<u8> {
+    let mut serialized = vec![0u8];
+    serialized.extend_from_slice(&b64(&sct["id"]));
+    serialized.extend_from_slice(&sct["timestamp"].as_u64().expect("timestamp").to_be_bytes());
+    serialized.extend_from_slice(&[0, 0]);
+    serialized.extend_from_slice(&b64(&sct["signature"]));
+    let mut list = ((serialized.len() + 2) as u16).to_be_bytes().to_vec();
+    list.extend_from_slice(&(serialized.len() as u16).to_be_bytes());
+    list.extend_from_slice(&serialized);
+    assert!(list.len() < 128, "one SCT fits a short-form DER length");
+    let mut octet_string = vec![0x04, list.len() as u8];
+    octet_string.extend_from_slice(&list);
+    octet_string
+}
+
+#[tokio::test]
+async fn final_certificate_matches_logged_tbs() {
+    let pki = Pki::new("main");
+    let (_database, server) = fresh(&pki).await;
+
+    // Issue the precertificate and the final certificate from the same parameters, the
+    // poison replaced by the SCT list, as the CA does.
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("leaf key");
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params.serial_number = Some(SerialNumber::from(OsRng.next_u64()));
+    params.subject_alt_names = vec![SanType::Rfc822Name(
+        "signer@example.com".try_into().expect("ia5"),
+    )];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+    params.use_authority_key_identifier_extension = true;
+    let mut poison = CustomExtension::from_oid_content(POISON_OID, vec![0x05, 0x00]);
+    poison.set_criticality(true);
+    params.custom_extensions.push(poison);
+    let precert = params
+        .signed_by(&key, &pki.intermediate)
+        .expect("precert")
+        .der()
+        .to_vec();
+    let chain = pki.full_chain(&precert);
+    let sct = server.accept("add-pre-chain", &chain).await;
+
+    params.custom_extensions = vec![CustomExtension::from_oid_content(
+        &[1, 3, 6, 1, 4, 1, 11129, 2, 4, 2],
+        embedded_sct_list(&sct),
+    )];
+    let final_certificate = params
+        .signed_by(&key, &pki.intermediate)
+        .expect("final")
+        .der()
+        .to_vec();
+    let entries = server.get_json("get-entries?start=0&end=0").await;
+    let output = independent_verify(&json!({
+        "public_key_pem": server.ctlog.public_key_pem(), "entry_type": "precert", "chain": chain,
+        "root": STANDARD.encode(pki.root_der()), "sct": sct, "entry": entries["entries"][0],
+        "final_certificate": STANDARD.encode(&final_certificate),
+    }));
+    assert!(output.contains("final ok"), "{output}");
+}
+
 #[tokio::test]
 async fn chain_without_root_is_completed() {
     let pki = Pki::new("main");

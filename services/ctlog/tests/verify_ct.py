@@ -8,7 +8,10 @@ CASE.json contains `public_key_pem` (the log key), `entry_type` (`precert` or `x
 any of:
   `sct`:   an add-chain or add-pre-chain response, checked against RFC 6962 section 3.2;
   `sth`:   a get-sth response, checked against RFC 6962 section 3.5;
-  `entry`: one get-entries element, checked against RFC 6962 sections 3.4 and 4.6.
+  `entry`: one get-entries element, checked against RFC 6962 sections 3.4 and 4.6;
+  `final_certificate`: base64 DER of the certificate issued from the precertificate with the
+    SCT embedded. Its TBSCertificate without the SCT list must equal the logged one, and the
+    SCT must verify over it as clients verify an embedded SCT.
 Every byte string that is signed or compared is rebuilt here from the certificates. Exits 1 and
 prints the failed check on the first mismatch.
 """
@@ -170,6 +173,29 @@ def check_entry(case):
     print("entry ok")
 
 
+def check_final_certificate(case, public_key):
+    final = x509.load_der_x509_certificate(base64.b64decode(case["final_certificate"]))
+    # `tbs_precertificate_bytes` is the TBSCertificate without the embedded SCT list extension.
+    final_tbs = final.tbs_precertificate_bytes
+    leaf_input = base64.b64decode(case["entry"]["leaf_input"])
+    expect(leaf_input[10:12] == b"\x00\x01", "final: logged entry is not a precert_entry")
+    logged_length = int.from_bytes(leaf_input[44:47], "big")
+    logged_tbs = leaf_input[47 : 47 + logged_length]
+    expect(final_tbs == logged_tbs, "final: TBSCertificate without the SCT list differs from the logged one")
+    issuer = x509.load_der_x509_certificate(base64.b64decode(case["chain"][1]))
+    issuer_key_hash = hashlib.sha256(spki_der(issuer.public_key())).digest()
+    sct = case["sct"]
+    message = (
+        struct.pack(">BBQH", 0, 0, sct["timestamp"], 1)
+        + issuer_key_hash
+        + uint24(final_tbs)
+        + struct.pack(">H", 0)
+    )
+    signature = parse_digitally_signed(base64.b64decode(sct["signature"]), "final")
+    verify(public_key, signature, message, "final: embedded SCT")
+    print("final ok")
+
+
 def main():
     with open(sys.argv[1]) as file:
         case = json.load(file)
@@ -181,6 +207,8 @@ def main():
             check_sth(case, public_key)
         if "entry" in case:
             check_entry(case)
+        if "final_certificate" in case:
+            check_final_certificate(case, public_key)
     except Mismatch as error:
         print(f"FAILED: {error}")
         sys.exit(1)
