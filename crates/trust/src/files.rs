@@ -29,8 +29,10 @@ pub struct WriteReport {
 pub fn write_trust_files(data_dir: &Path, inputs: &TrustInputs) -> Result<WriteReport, TrustError> {
     let files = render(inputs)?;
     let directory = data_dir.join(TRUST_DIR);
-    std::fs::create_dir_all(&directory)
-        .map_err(|source| TrustError::Write { path: directory.clone(), source })?;
+    std::fs::create_dir_all(&directory).map_err(|source| TrustError::Write {
+        path: directory.clone(),
+        source,
+    })?;
     let mut changed = Vec::new();
     for (name, contents) in [
         (TRUSTED_ROOT_FILE, &files.trusted_root),
@@ -52,13 +54,26 @@ fn write_if_changed(path: &Path, contents: &[u8]) -> Result<bool, TrustError> {
         Ok(existing) if existing == contents => return Ok(false),
         Ok(_) => {}
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(source) => return Err(TrustError::Read { path: path.to_owned(), source }),
+        Err(source) => {
+            return Err(TrustError::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
     }
-    let write_error = |source| TrustError::Write { path: path.to_owned(), source };
-    let file_name = path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
+    let write_error = |source| TrustError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy())
+        .unwrap_or_default();
     let temporary = path.with_file_name(format!(".{file_name}.tmp"));
     let mut file = std::fs::File::create(&temporary).map_err(write_error)?;
-    file.write_all(contents).and_then(|()| file.sync_all()).map_err(write_error)?;
+    file.write_all(contents)
+        .and_then(|()| file.sync_all())
+        .map_err(write_error)?;
     std::fs::rename(&temporary, path).map_err(write_error)?;
     Ok(true)
 }

@@ -99,7 +99,11 @@ impl TrustInputs {
         if self.operator.trim().is_empty() {
             return Err(TrustError::EmptyOperator);
         }
-        check_url("transparency log", &self.transparency_log.url, PathRule::Any)?;
+        check_url(
+            "transparency log",
+            &self.transparency_log.url,
+            PathRule::Any,
+        )?;
         key_details("transparency log", &self.transparency_log.spki_der)?;
         check_url("CT log", &self.ct_log.url, PathRule::Any)?;
         key_details("CT log", &self.ct_log.spki_der)?;
@@ -141,15 +145,25 @@ pub fn certificate_chain_from_pem(pem: &str) -> Result<Vec<Vec<u8>>, TrustError>
 /// Returns the notBefore time of a DER certificate, a natural `valid_from` for the chain it
 /// starts.
 pub fn not_before(certificate_der: &[u8]) -> Result<SystemTime, TrustError> {
-    let certificate = Certificate::from_der(certificate_der).map_err(|error| {
-        TrustError::Certificate { field: "input", index: 0, reason: error.to_string() }
-    })?;
-    Ok(certificate.tbs_certificate.validity.not_before.to_system_time())
+    let certificate =
+        Certificate::from_der(certificate_der).map_err(|error| TrustError::Certificate {
+            field: "input",
+            index: 0,
+            reason: error.to_string(),
+        })?;
+    Ok(certificate
+        .tbs_certificate
+        .validity
+        .not_before
+        .to_system_time())
 }
 
 /// Returns the `keyDetails` name of a DER SubjectPublicKeyInfo, or an error for a key type that
 /// Sigstore clients do not accept for logs.
-pub(crate) fn key_details(field: &'static str, spki_der: &[u8]) -> Result<&'static str, TrustError> {
+pub(crate) fn key_details(
+    field: &'static str,
+    spki_der: &[u8],
+) -> Result<&'static str, TrustError> {
     let unsupported = |reason: String| TrustError::UnsupportedKey { field, reason };
     let info = SubjectPublicKeyInfoRef::from_der(spki_der)
         .map_err(|error| unsupported(format!("not a DER SubjectPublicKeyInfo: {error}")))?;
@@ -181,7 +195,9 @@ pub(crate) fn key_details(field: &'static str, spki_der: &[u8]) -> Result<&'stat
             ))),
         };
     }
-    Err(unsupported(format!("unsupported key algorithm {algorithm}")))
+    Err(unsupported(format!(
+        "unsupported key algorithm {algorithm}"
+    )))
 }
 
 /// Returns the modulus size of a DER RSAPublicKey (RFC 8017 appendix A.1.1).
@@ -193,7 +209,9 @@ fn rsa_modulus_bits(rsa_public_key: &[u8]) -> der::Result<usize> {
         Ok(modulus)
     })?;
     let bytes = modulus.as_bytes();
-    let leading_zeros = bytes.first().map_or(0, |byte| byte.leading_zeros() as usize);
+    let leading_zeros = bytes
+        .first()
+        .map_or(0, |byte| byte.leading_zeros() as usize);
     Ok(bytes.len() * 8 - leading_zeros)
 }
 
@@ -216,10 +234,19 @@ pub(crate) fn root_subject(
         organization: operator.to_owned(),
         common_name: fallback_common_name.to_owned(),
     };
-    let Some(root) = chain_der.last().and_then(|der| Certificate::from_der(der).ok()) else {
+    let Some(root) = chain_der
+        .last()
+        .and_then(|der| Certificate::from_der(der).ok())
+    else {
         return subject;
     };
-    for attribute in root.tbs_certificate.subject.0.iter().flat_map(|rdn| rdn.0.iter()) {
+    for attribute in root
+        .tbs_certificate
+        .subject
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+    {
         let value = Utf8StringRef::try_from(&attribute.value)
             .map(|text| text.as_str().to_owned())
             .or_else(|_| {
@@ -262,23 +289,32 @@ fn check_url(field: &'static str, text: &str, rule: PathRule) -> Result<(), Trus
         return Err(invalid("remove the query or fragment"));
     }
     if text.ends_with('/') {
-        return Err(invalid("remove the trailing slash, because clients append paths to it"));
+        return Err(invalid(
+            "remove the trailing slash, because clients append paths to it",
+        ));
     }
     let has_path = !matches!(url.path(), "" | "/");
     match rule {
         PathRule::None if has_path => Err(invalid("the CA URL must have no path")),
-        PathRule::Required if !has_path => {
-            Err(invalid("give the full timestamp URL, such as http://host:3003/api/v1/timestamp"))
-        }
+        PathRule::Required if !has_path => Err(invalid(
+            "give the full timestamp URL, such as http://host:3003/api/v1/timestamp",
+        )),
         _ => Ok(()),
     }
 }
 
-fn check_chain(field: &'static str, chain_der: &[Vec<u8>], minimum: usize) -> Result<(), TrustError> {
+fn check_chain(
+    field: &'static str,
+    chain_der: &[Vec<u8>],
+    minimum: usize,
+) -> Result<(), TrustError> {
     if chain_der.len() < minimum {
         return Err(TrustError::Chain {
             field,
-            reason: format!("it has {} certificates, at least {minimum} are required", chain_der.len()),
+            reason: format!(
+                "it has {} certificates, at least {minimum} are required",
+                chain_der.len()
+            ),
         });
     }
     let mut certificates = Vec::with_capacity(chain_der.len());
@@ -302,14 +338,14 @@ fn check_chain(field: &'static str, chain_der: &[Vec<u8>], minimum: usize) -> Re
             });
         }
     }
-    if let Some(root) = certificates.last() {
-        if root.tbs_certificate.issuer != root.tbs_certificate.subject {
-            return Err(TrustError::Chain {
-                field,
-                reason: "the last certificate is not self-issued: end the chain with the root"
-                    .to_owned(),
-            });
-        }
+    if let Some(root) = certificates.last()
+        && root.tbs_certificate.issuer != root.tbs_certificate.subject
+    {
+        return Err(TrustError::Chain {
+            field,
+            reason: "the last certificate is not self-issued: end the chain with the root"
+                .to_owned(),
+        });
     }
     Ok(())
 }

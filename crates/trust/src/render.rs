@@ -15,7 +15,8 @@ use crate::{TrustError, TrustInputs};
 /// Media type of `trusted_root.json`. sigstore-go and sigstore-python reject every other value,
 /// including the `trustedroot.v0.2+json` form that the protobuf comment calls mandatory, and the
 /// v0.2 fields (`operator`) still parse under this one.
-pub const TRUSTED_ROOT_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.trustedroot+json;version=0.1";
+pub const TRUSTED_ROOT_MEDIA_TYPE: &str =
+    "application/vnd.dev.sigstore.trustedroot+json;version=0.1";
 /// Media type of `signing_config.v0.2.json`. sigstore-go and sigstore-python accept only v0.2.
 pub const SIGNING_CONFIG_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
 /// Media type of the ClientTrustConfig that sigstore-python reads with `--trust-config`.
@@ -66,7 +67,11 @@ fn trusted_root(inputs: &TrustInputs) -> Result<TrustedRoot, TrustError> {
     let tsa = &inputs.timestamp_authority;
     Ok(TrustedRoot {
         media_type: TRUSTED_ROOT_MEDIA_TYPE,
-        tlogs: vec![log_instance("transparency log", &inputs.transparency_log, operator)?],
+        tlogs: vec![log_instance(
+            "transparency log",
+            &inputs.transparency_log,
+            operator,
+        )?],
         certificate_authorities: vec![CertificateAuthority {
             subject: root_subject(&ca.chain_der, operator, "sigstack CA").into(),
             uri: ca.url.clone(),
@@ -101,7 +106,9 @@ fn log_instance(
             valid_for: TimeRange::starting(log.valid_from),
         },
         // SPEC(Rekor v1, RFC 6962 §3.2): the log ID is SHA-256 of the DER SubjectPublicKeyInfo.
-        log_id: LogId { key_id: BASE64.encode(Sha256::digest(&log.spki_der)) },
+        log_id: LogId {
+            key_id: BASE64.encode(Sha256::digest(&log.spki_der)),
+        },
         operator: operator.to_owned(),
     })
 }
@@ -126,9 +133,13 @@ fn signing_config(inputs: &TrustInputs) -> SigningConfig {
             .map(|provider| service(&provider.url, provider.valid_from))
             .collect(),
         rekor_tlog_urls: vec![service(&tlog.url, tlog.valid_from)],
-        rekor_tlog_config: ServiceConfiguration { selector: SELECTOR_ANY },
+        rekor_tlog_config: ServiceConfiguration {
+            selector: SELECTOR_ANY,
+        },
         tsa_urls: vec![service(&tsa.url, tsa.valid_from)],
-        tsa_config: ServiceConfiguration { selector: SELECTOR_ANY },
+        tsa_config: ServiceConfiguration {
+            selector: SELECTOR_ANY,
+        },
     }
 }
 
@@ -202,7 +213,9 @@ struct TimeRange {
 
 impl TimeRange {
     fn starting(start: SystemTime) -> Self {
-        Self { start: rfc3339_seconds(start) }
+        Self {
+            start: rfc3339_seconds(start),
+        }
     }
 }
 
@@ -227,7 +240,10 @@ struct Subject {
 
 impl From<DistinguishedName> for Subject {
     fn from(name: DistinguishedName) -> Self {
-        Self { organization: name.organization, common_name: name.common_name }
+        Self {
+            organization: name.organization,
+            common_name: name.common_name,
+        }
     }
 }
 
@@ -241,7 +257,9 @@ impl CertificateChain {
     fn new(chain_der: &[Vec<u8>]) -> Self {
         let certificates = chain_der
             .iter()
-            .map(|der| RawCertificate { raw_bytes: BASE64.encode(der) })
+            .map(|der| RawCertificate {
+                raw_bytes: BASE64.encode(der),
+            })
             .collect();
         Self { certificates }
     }

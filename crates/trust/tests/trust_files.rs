@@ -20,8 +20,11 @@ const JANUARY_FIRST_2026: u64 = 1_767_225_600;
 const DAY: u64 = 86_400;
 
 fn data(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("read {}: {error}", path.display()))
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("read {}: {error}", path.display()))
 }
 
 fn day(offset: u64) -> SystemTime {
@@ -66,13 +69,19 @@ fn json(text: &str) -> Value {
 #[test]
 fn trusted_root_matches_golden_file() {
     let files = render(&fixture_inputs()).expect("render");
-    assert_eq!(json(&files.trusted_root), json(&data("trusted_root.golden.json")));
+    assert_eq!(
+        json(&files.trusted_root),
+        json(&data("trusted_root.golden.json"))
+    );
 }
 
 #[test]
 fn signing_config_matches_golden_file() {
     let files = render(&fixture_inputs()).expect("render");
-    assert_eq!(json(&files.signing_config), json(&data("signing_config.golden.json")));
+    assert_eq!(
+        json(&files.signing_config),
+        json(&data("signing_config.golden.json"))
+    );
 }
 
 #[test]
@@ -91,7 +100,10 @@ fn signing_config_without_identity_provider() {
     let mut inputs = fixture_inputs();
     inputs.identity_provider = None;
     let files = render(&inputs).expect("render");
-    assert_eq!(json(&files.signing_config)["oidcUrls"], serde_json::json!([]));
+    assert_eq!(
+        json(&files.signing_config)["oidcUrls"],
+        serde_json::json!([])
+    );
 }
 
 #[test]
@@ -120,8 +132,14 @@ fn write_skips_unchanged_files() {
 
 #[test]
 fn time_rounds_down_to_seconds() {
-    assert_eq!(rfc3339_seconds(day(0) + Duration::from_millis(999)), "2026-01-01T00:00:00Z");
-    assert_eq!(rfc3339_seconds(day(31) + Duration::from_secs(3_723)), "2026-02-01T01:02:03Z");
+    assert_eq!(
+        rfc3339_seconds(day(0) + Duration::from_millis(999)),
+        "2026-01-01T00:00:00Z"
+    );
+    assert_eq!(
+        rfc3339_seconds(day(31) + Duration::from_secs(3_723)),
+        "2026-02-01T01:02:03Z"
+    );
 }
 
 #[test]
@@ -129,7 +147,10 @@ fn ca_url_with_path_is_rejected() {
     let mut inputs = fixture_inputs();
     inputs.certificate_authority.url = "http://127.0.0.1:5555/fulcio".to_owned();
     let error = render(&inputs).unwrap_err();
-    assert!(matches!(error, TrustError::InvalidUrl { field: "CA", .. }), "{error}");
+    assert!(
+        matches!(error, TrustError::InvalidUrl { field: "CA", .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -137,7 +158,10 @@ fn tsa_base_url_is_rejected() {
     let mut inputs = fixture_inputs();
     inputs.timestamp_authority.url = "http://127.0.0.1:3003".to_owned();
     let error = render(&inputs).unwrap_err();
-    assert!(matches!(error, TrustError::InvalidUrl { field: "TSA", .. }), "{error}");
+    assert!(
+        matches!(error, TrustError::InvalidUrl { field: "TSA", .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -160,7 +184,16 @@ fn certificate_as_log_key_is_rejected() {
     let mut inputs = fixture_inputs();
     inputs.ct_log.spki_der = inputs.certificate_authority.chain_der[0].clone();
     let error = render(&inputs).unwrap_err();
-    assert!(matches!(error, TrustError::UnsupportedKey { field: "CT log", .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            TrustError::UnsupportedKey {
+                field: "CT log",
+                ..
+            }
+        ),
+        "{error}"
+    );
 }
 
 #[test]
@@ -168,7 +201,10 @@ fn reversed_chain_is_rejected() {
     let mut inputs = fixture_inputs();
     inputs.certificate_authority.chain_der.reverse();
     let error = render(&inputs).unwrap_err();
-    assert!(matches!(error, TrustError::Chain { field: "CA", .. }), "{error}");
+    assert!(
+        matches!(error, TrustError::Chain { field: "CA", .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -176,7 +212,10 @@ fn tsa_chain_without_root_is_rejected() {
     let mut inputs = fixture_inputs();
     inputs.timestamp_authority.chain_der.truncate(1);
     let error = render(&inputs).unwrap_err();
-    assert!(matches!(error, TrustError::Chain { field: "TSA", .. }), "{error}");
+    assert!(
+        matches!(error, TrustError::Chain { field: "TSA", .. }),
+        "{error}"
+    );
 }
 
 /// Python interpreter with sigstore-python installed: `SIGSTACK_PYTHON`, or the virtualenv the
@@ -187,7 +226,9 @@ fn sigstore_python() -> Option<PathBuf> {
     }
     let cache = std::env::var_os("SIGSTACK_CACHE")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/sigstack")))?;
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/sigstack"))
+        })?;
     let python = cache.join("venv/bin/python");
     let has_sigstore = Command::new(&python)
         .args(["-c", "import sigstore"])
