@@ -994,3 +994,151 @@ async fn startup_refusals() {
     };
     assert!(load(&reversed).contains("does not match"));
 }
+
+/// Parses an RFC 6962 §3.4 MerkleTreeLeaf holding a precertificate entry and returns the
+/// issuer key hash and the TBSCertificate the log signed.
+fn precertificate_leaf(leaf: &[u8]) -> ([u8; 32], Vec<u8>) {
+    assert_eq!(&leaf[..2], [0, 0], "version v1, timestamped_entry");
+    assert_eq!(&leaf[10..12], [0, 1], "entry_type precert_entry");
+    let issuer_key_hash: [u8; 32] = leaf[12..44].try_into().expect("32 bytes");
+    let length = u32::from_be_bytes([0, leaf[44], leaf[45], leaf[46]]) as usize;
+    (issuer_key_hash, leaf[47..47 + length].to_vec())
+}
+
+#[tokio::test]
+async fn certificate_through_the_real_ct_log() {
+    let data_dir = tempfile::tempdir().expect("data directory");
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(SystemTime::now()));
+    init_material(data_dir.path(), &KeyPassword::none(), clock.now()).expect("init");
+    let chain_pem = std::fs::read(data_dir.path().join("trust/ca-chain.pem")).expect("chain");
+    let ca_chain = Certificate::load_pem_chain(&chain_pem).expect("chain");
+
+    // The CT log on PostgreSQL, trusting the CA's root as `sigstack up` configures it.
+    let database = sigstack_pgcluster::TestDatabase::create()
+        .await
+        .expect("test database");
+    let pool = sqlx::PgPool::connect(&database.url).await.expect("connect");
+    sigstack_logstore::migrate(&pool).await.expect("migrate");
+    let log_key = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
+    let log_signer = sigstack_keys::LogSigner::new(log_key.clone()).expect("log key");
+    let registry = prometheus::Registry::new();
+    let ctlog = sigstack_ctlog::CtLog::open(
+        sigstack_ctlog::CtlogConfig::default(),
+        pool,
+        log_signer.clone(),
+        vec![ca_chain[1].clone()],
+        clock.clone(),
+        &registry,
+    )
+    .await
+    .expect("open CT log");
+    let ct_address = serve(sigstack_ctlog::router(ctlog, registry)).await;
+    std::fs::write(
+        data_dir.path().join("ct-log.pem"),
+        log_signer.public_key_pem(),
+    )
+    .expect("write");
+
+    let issuer = TestIssuer::start("").await;
+    let mut config = CaConfig {
+        ct_log_url: Some(
+            format!("http://{ct_address}/sigstack")
+                .parse()
+                .expect("url"),
+        ),
+        ct_log_public_key_file: Some(PathBuf::from("ct-log.pem")),
+        ..CaConfig::default()
+    };
+    config
+        .oidc
+        .issuers
+        .insert(issuer.url.clone(), email_issuer());
+    let ca = Ca::load(
+        &config,
+        data_dir.path(),
+        &KeyPassword::none(),
+        clock.clone(),
+        &prometheus::Registry::new(),
+    )
+    .expect("CA starts");
+    let ca_address = serve(router(Arc::new(ca))).await;
+
+    let email = "heidi@example.com";
+    let now = clock
+        .now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("time")
+        .as_secs();
+    let token = issuer.es256("ec-1", &issuer.claims(email, now));
+    let key = ClientKey::new();
+    let proof: p256::ecdsa::DerSignature = key.signing.sign(email.as_bytes());
+    let http = reqwest::Client::new();
+    let response: Value = http
+        .post(format!("http://{ca_address}/api/v2/signingCert"))
+        .json(&json!({
+            "credentials": {"oidcIdentityToken": token},
+            "publicKeyRequest": {
+                "publicKey": {"algorithm": "ECDSA", "content": key.public_pem},
+                "proofOfPossession": STANDARD.encode(proof.as_bytes()),
+            },
+        }))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let chain = certificates(&response);
+
+    // The log's stored entry is the precertificate TBS rebuilt from the final certificate.
+    let entries: Value = http
+        .get(format!(
+            "http://{ct_address}/sigstack/ct/v1/get-entries?start=0&end=0"
+        ))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    let leaf_input = STANDARD
+        .decode(
+            entries["entries"][0]["leaf_input"]
+                .as_str()
+                .expect("leaf_input"),
+        )
+        .expect("base64");
+    let (issuer_key_hash, stored_tbs) = precertificate_leaf(&leaf_input);
+    let leaf = Certificate::from_der(&pem_to_der(&chain[0])).expect("leaf");
+    assert_eq!(precertificate_tbs(&leaf), stored_tbs);
+    let issuer_spki = ca_chain[0]
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .expect("spki");
+    assert_eq!(
+        issuer_key_hash,
+        <[u8; 32]>::from(Sha256::digest(issuer_spki))
+    );
+
+    let mut expected = email_expectations(&issuer.url, email);
+    let fields = expected.as_object_mut().expect("object");
+    fields.insert("chain".to_owned(), json!(chain));
+    fields.insert(
+        "ct_log_public_key_pem".to_owned(),
+        json!(log_signer.public_key_pem()),
+    );
+    fields.insert("public_key_pem".to_owned(), json!(key.public_pem));
+    fields.insert("validity_seconds".to_owned(), json!(600));
+    fields.insert(
+        "stored_precertificate_tbs_hex".to_owned(),
+        json!(hex::encode(&stored_tbs)),
+    );
+    let path = data_dir.path().join("expected.json");
+    std::fs::write(&path, serde_json::to_vec(&expected).expect("json")).expect("write");
+    assert_eq!(
+        run_python(&["check", path.to_str().expect("path")]).trim(),
+        "ok"
+    );
+    openssl_verify(data_dir.path(), &chain);
+}
