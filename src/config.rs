@@ -5,9 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
+use sigstack_ca::CaConfig;
+use sigstack_ctlog::CtlogConfig;
 use sigstack_idp::IdpConfig;
 use sigstack_tlog::TlogConfig;
 use sigstack_tsa::TsaConfig;
+use sigstack_tuf::TufConfig;
 
 /// File name of the configuration inside the data directory.
 pub const CONFIG_FILE: &str = "sigstack.toml";
@@ -19,9 +22,27 @@ const ENV_PREFIX: &str = "SIGSTACK_";
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub database: DatabaseConfig,
+    pub trust: TrustConfig,
     pub tlog: TlogConfig,
+    pub ctlog: CtlogConfig,
+    pub ca: CaConfig,
     pub tsa: TsaConfig,
+    pub tuf: TufConfig,
     pub idp: IdpConfig,
+}
+
+/// What the client trust files say about the deployment as a whole.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrustConfig {
+    /// Organisation or domain that runs the stack; it fills every `operator` field.
+    pub operator: String,
+}
+
+impl Default for TrustConfig {
+    fn default() -> Self {
+        Self { operator: "sigstack.local".to_owned() }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +73,8 @@ impl Config {
         let config: Config = Config::deserialize(value).with_context(|| format!("invalid configuration in {}", path.display()))?;
         config.tlog.validate().map_err(anyhow::Error::msg)?;
         config.idp.validate().map_err(anyhow::Error::msg)?;
+        config.ctlog.validate().map_err(anyhow::Error::msg)?;
+        config.tuf.validate().map_err(anyhow::Error::msg)?;
         Ok(config)
     }
 
@@ -62,6 +85,9 @@ impl Config {
         // provider is on; a hand-written production configuration leaves it off.
         let mut config = Config::default();
         config.idp.enabled = true;
+        let idp_issuer: sigstack_ca::IssuerConfig =
+            toml::from_str("type = \"email\"").context("failed to build the identity provider's issuer entry")?;
+        config.ca.oidc.issuers.insert(config.idp.issuer(), idp_issuer);
         let body = toml::to_string_pretty(&config).context("failed to encode the default configuration")?;
         let text = format!(
             "# sigstack configuration. Every key may be overridden by an environment variable\n\

@@ -4,6 +4,7 @@
 mod config;
 mod database;
 mod stack;
+mod trust;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,8 +47,16 @@ enum Command {
     },
     /// Run one service, for production deployments with one process per service.
     Serve {
-        #[command(subcommand)]
+        #[arg(value_enum)]
         service: Service,
+        /// Data directory holding sigstack.toml and the keys.
+        #[arg(long, default_value = "./sigstack-data")]
+        dir: PathBuf,
+    },
+    /// Client trust material.
+    Trust {
+        #[command(subcommand)]
+        command: TrustCommand,
     },
     /// Exit 0 when a URL answers with a 2xx status within 5 seconds (container health checks).
     Probe {
@@ -61,25 +70,32 @@ enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum Service {
-    /// The Rekor v1 compatible transparency log. Needs DATABASE_URL or database.url.
-    Tlog {
-        /// Data directory holding sigstack.toml and the keys.
-        #[arg(long, default_value = "./sigstack-data")]
-        dir: PathBuf,
-    },
-    /// The development OpenID Connect identity provider.
-    Idp {
-        /// Data directory holding sigstack.toml and the keys.
-        #[arg(long, default_value = "./sigstack-data")]
-        dir: PathBuf,
-    },
+    /// The Rekor v1 compatible transparency log (needs DATABASE_URL or database.url).
+    Tlog,
+    /// The RFC 6962 certificate-transparency log (needs DATABASE_URL or database.url).
+    Ctlog,
+    /// The Fulcio-compatible certificate authority.
+    Ca,
     /// The RFC 3161 timestamp authority.
-    Tsa {
-        /// Data directory holding sigstack.toml and the keys.
+    Tsa,
+    /// The TUF repository that publishes the trust root.
+    Tuf,
+    /// The development OpenID Connect identity provider.
+    Idp,
+}
+
+#[derive(Debug, Subcommand)]
+enum TrustCommand {
+    /// Write a .tar.gz with the trust root, signing config, TUF repository, chains and keys.
+    Export {
+        /// Data directory.
         #[arg(long, default_value = "./sigstack-data")]
         dir: PathBuf,
+        /// Archive to write.
+        #[arg(long, default_value = "sigstack-trust.tar.gz")]
+        out: PathBuf,
     },
 }
 
@@ -142,9 +158,22 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Up { dir } => stack::up(&dir).await,
-        Command::Serve { service: Service::Tlog { dir } } => stack::serve_tlog(&dir).await,
-        Command::Serve { service: Service::Tsa { dir } } => stack::serve_tsa(&dir).await,
-        Command::Serve { service: Service::Idp { dir } } => stack::serve_idp(&dir).await,
+        Command::Serve { service, dir } => {
+            let name = match service {
+                Service::Tlog => "tlog",
+                Service::Ctlog => "ctlog",
+                Service::Ca => "ca",
+                Service::Tsa => "tsa",
+                Service::Tuf => "tuf",
+                Service::Idp => "idp",
+            };
+            stack::serve(&dir, name).await
+        }
+        Command::Trust { command: TrustCommand::Export { dir, out } } => {
+            let path = trust::export(&dir, &out)?;
+            println!("wrote {}", path.display());
+            Ok(())
+        }
         Command::Token { dir, subject } => stack::token(&dir, &subject),
         Command::Probe { url } => {
             let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;

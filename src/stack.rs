@@ -12,9 +12,13 @@ use tokio::task::JoinSet;
 
 use crate::config::{CONFIG_FILE, Config};
 use crate::database;
+use crate::trust;
 
-/// Creates the data directory, `sigstack.toml` and every key that is missing. Returns whether
-/// anything was created. Existing files are never overwritten.
+type Services = JoinSet<anyhow::Result<()>>;
+
+/// Creates the data directory, `sigstack.toml`, every missing key and certificate chain, the
+/// client trust files and the TUF repository. Existing keys and chains are never overwritten.
+/// Returns whether anything was created.
 pub fn init(dir: &Path) -> anyhow::Result<bool> {
     std::fs::create_dir_all(dir).with_context(|| format!("failed to create {}", dir.display()))?;
     let mut created = false;
@@ -25,12 +29,21 @@ pub fn init(dir: &Path) -> anyhow::Result<bool> {
     }
     let config = Config::load(dir)?;
     let password = key_password()?;
-    let (_, key_created) = sigstack_keys::load_or_create_p256(&dir.join(&config.tlog.key_file), &password)?;
-    let tsa = sigstack_tsa::init_material(dir, &password, SystemTime::now())?;
+    let now = SystemTime::now();
+
+    // Keys and chains first: the trust files are built from them.
+    for key in [&config.tlog.key_file, &config.ctlog.key_file] {
+        let (_, key_created) = sigstack_keys::load_or_create_p256(&dir.join(key), &password)?;
+        created |= key_created;
+    }
+    created |= sigstack_ca::init_material(dir, &password, now)?.created;
+    created |= sigstack_tsa::init_material(dir, &password, now)?.created;
     let idp_key = dir.join(&config.idp.key_file);
-    let idp_created = !idp_key.exists();
+    created |= !idp_key.exists();
     sigstack_idp::load_or_create_signer(&config.idp, dir, &password)?;
-    Ok(created || key_created || tsa.created || idp_created)
+
+    trust::publish(dir, &config, &password)?;
+    Ok(created)
 }
 
 fn key_password() -> anyhow::Result<KeyPassword> {
@@ -57,22 +70,19 @@ pub async fn up(dir: &Path) -> anyhow::Result<()> {
 
     let mut services = JoinSet::new();
     let tlog_url = start_tlog(dir, &config, pool.clone(), &mut services).await?;
+    let ctlog_url = start_ctlog(dir, &config, pool.clone(), &mut services).await?;
+    let ca_url = start_ca(dir, &config, &mut services).await?;
     let tsa_url = start_tsa(dir, &config, &mut services).await?;
+    let tuf_url = start_tuf(dir, &config, &mut services).await?;
     let idp_url = if config.idp.enabled { Some(start_idp(dir, &config, &mut services).await?) } else { None };
 
-    println!("sigstack is up. Data directory: {}", dir.display());
-    println!("  database:            {}", database::redact(&url));
-    println!("  transparency log:    {tlog_url} (public URL {})", config.tlog.public_url);
-    println!("  timestamp authority: {tsa_url}/api/v1/timestamp");
-    if let Some(idp_url) = &idp_url {
-        println!("  identity provider:   {idp_url} (issuer {})", config.idp.issuer());
-    }
-    println!();
-    println!("Try it:");
-    println!("  rekor-cli loginfo --rekor_server {tlog_url}");
-    println!("  openssl ts -query -data FILE -sha256 -cert -out req.tsq");
-    println!("  curl -sS -H 'Content-Type: application/timestamp-query' --data-binary @req.tsq {tsa_url}/api/v1/timestamp -o resp.tsr");
-    println!("Press Ctrl-C to stop.");
+    print_banner(dir, &config, &url, &[
+        ("transparency log", tlog_url, config.tlog.public_url.to_string()),
+        ("CT log", ctlog_url, config.ctlog.log_url()),
+        ("certificate authority", ca_url, config.ca.public_url.to_string()),
+        ("timestamp authority", tsa_url, config.tsa.public_url.to_string()),
+        ("TUF repository", tuf_url, config.tuf.mirror_url()),
+    ], idp_url.as_deref());
 
     let result = wait(&mut services).await;
     pool.close().await;
@@ -82,52 +92,127 @@ pub async fn up(dir: &Path) -> anyhow::Result<()> {
     result
 }
 
-/// Runs the transparency log alone.
-pub async fn serve_tlog(dir: &Path) -> anyhow::Result<()> {
-    let config = Config::load(dir)?;
+fn print_banner(dir: &Path, config: &Config, database_url: &str, services: &[(&str, String, String)], idp_url: Option<&str>) {
+    let trust = dir.join("trust");
+    let root = trust.join("root.json");
+    let mirror = config.tuf.mirror_url();
+    let tlog = config.tlog.public_url.as_str().trim_end_matches('/');
+    let ca = config.ca.public_url.as_str().trim_end_matches('/');
+    let tsa = format!("{}/api/v1/timestamp", config.tsa.public_url.as_str().trim_end_matches('/'));
+    println!("sigstack is up. Data directory: {}", dir.display());
+    println!("  database:              {}", database::redact(database_url));
+    for (name, listening, public) in services {
+        println!("  {:<22} {listening} (public URL {public})", format!("{name}:"));
+    }
+    if let Some(idp_url) = idp_url {
+        println!("  {:<22} {idp_url} (issuer {})", "identity provider:", config.idp.issuer());
+    }
+    println!("  trust files:            {}", trust.display());
+    println!();
+    println!("Get a token (valid 10 minutes):");
+    println!("  export SIGSTORE_ID_TOKEN=$(sigstack token --dir {} --subject alice@example.com | tail -n 1)", dir.display());
+    println!();
+    println!("sigstore-python:");
+    println!("  sigstore --trust-config {}/trust_config.json sign --identity-token \"$SIGSTORE_ID_TOKEN\" FILE", trust.display());
+    println!("  sigstore --trust-config {}/trust_config.json verify identity --cert-identity alice@example.com --cert-oidc-issuer {} FILE", trust.display(), config.idp.issuer());
+    println!("  sigstore --instance {mirror} trust-instance {}", root.display());
+    println!("cosign v3:");
+    println!("  cosign sign-blob --signing-config {}/signing_config.v0.2.json --trusted-root {}/trusted_root.json --identity-token \"$SIGSTORE_ID_TOKEN\" --bundle FILE.sigstore.json FILE", trust.display(), trust.display());
+    println!("  cosign verify-blob --trusted-root {}/trusted_root.json --bundle FILE.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer {} FILE", trust.display(), config.idp.issuer());
+    println!("cosign v2:");
+    println!("  cosign initialize --mirror {mirror} --root {}", root.display());
+    println!("  cosign sign-blob --fulcio-url {ca} --rekor-url {tlog} --timestamp-server-url {tsa} --identity-token \"$SIGSTORE_ID_TOKEN\" --bundle FILE.bundle FILE");
+    println!("sigstore-js:");
+    println!("  CI=true npx @sigstore/cli attest --fulcio-url {ca} --rekor-url {tlog} --tsa-server-url {} PREDICATE.json", config.tsa.public_url.as_str().trim_end_matches('/'));
+    println!("  npx @sigstore/cli verify --tuf-mirror-url {mirror} --tuf-root-path {} BUNDLE", root.display());
+    println!("gitsign:");
+    println!("  git config gitsign.fulcio {ca}; git config gitsign.rekor {tlog}; git config gitsign.issuer {}", config.idp.issuer());
+    println!("Press Ctrl-C to stop.");
+}
+
+/// Connects to the database named by `DATABASE_URL` or `database.url`.
+async fn production_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
     let url = database::configured_url(&config.database).context(
         "sigstack serve needs a database: set DATABASE_URL or database.url (only `sigstack up` runs a private PostgreSQL)",
     )?;
-    let pool = database::connect(&url, &config.database).await?;
-    let mut services = JoinSet::new();
-    let tlog_url = start_tlog(dir, &config, pool.clone(), &mut services).await?;
-    println!("transparency log listening on {tlog_url}");
-    let result = wait(&mut services).await;
-    pool.close().await;
-    result
+    database::connect(&url, &config.database).await
 }
 
-/// Runs the timestamp authority alone. It keeps no state in the database.
-pub async fn serve_tsa(dir: &Path) -> anyhow::Result<()> {
+/// Runs one service alone until Ctrl-C or SIGTERM.
+pub async fn serve(dir: &Path, service: &str) -> anyhow::Result<()> {
     let config = Config::load(dir)?;
     let mut services = JoinSet::new();
-    let tsa_url = start_tsa(dir, &config, &mut services).await?;
-    println!("timestamp authority listening on {tsa_url}");
+    let url = match service {
+        "tlog" => start_tlog(dir, &config, production_pool(&config).await?, &mut services).await?,
+        "ctlog" => start_ctlog(dir, &config, production_pool(&config).await?, &mut services).await?,
+        "ca" => start_ca(dir, &config, &mut services).await?,
+        "tsa" => start_tsa(dir, &config, &mut services).await?,
+        "tuf" => start_tuf(dir, &config, &mut services).await?,
+        "idp" => {
+            anyhow::ensure!(
+                config.idp.enabled,
+                "the identity provider is disabled: set enabled = true in [idp] of {}",
+                dir.join(CONFIG_FILE).display()
+            );
+            start_idp(dir, &config, &mut services).await?
+        }
+        other => anyhow::bail!("unknown service {other:?}"),
+    };
+    println!("{service} listening on {url}");
     wait(&mut services).await
 }
 
-async fn start_tsa(dir: &Path, config: &Config, services: &mut JoinSet<anyhow::Result<()>>) -> anyhow::Result<String> {
+async fn start_tlog(dir: &Path, config: &Config, pool: sqlx::PgPool, services: &mut Services) -> anyhow::Result<String> {
+    let password = KeyPassword::from_env()?;
+    let key_path = dir.join(&config.tlog.key_file);
+    anyhow::ensure!(key_path.exists(), "transparency log key {} is missing; run `sigstack init --dir {}`", key_path.display(), dir.display());
+    let (signer, _) = sigstack_keys::load_or_create_p256(&key_path, &password)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let registry = prometheus::Registry::new();
+    let tlog = Tlog::open(config.tlog.clone(), pool, signer, clock, &registry).await?;
+    spawn_server("transparency log", config.tlog.listen, sigstack_tlog::router(tlog, registry), services).await
+}
+
+async fn start_ctlog(dir: &Path, config: &Config, pool: sqlx::PgPool, services: &mut Services) -> anyhow::Result<String> {
+    let password = KeyPassword::from_env()?;
+    let key_path = dir.join(&config.ctlog.key_file);
+    anyhow::ensure!(key_path.exists(), "CT log key {} is missing; run `sigstack init --dir {}`", key_path.display(), dir.display());
+    let (signer, _) = sigstack_keys::load_or_create_p256(&key_path, &password)?;
+    let roots = sigstack_ctlog::load_roots(dir, &config.ctlog)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let registry = prometheus::Registry::new();
+    let ctlog = sigstack_ctlog::CtLog::open(config.ctlog.clone(), pool, signer, roots, clock, &registry).await?;
+    spawn_server("CT log", config.ctlog.listen, sigstack_ctlog::router(ctlog, registry), services).await
+}
+
+async fn start_ca(dir: &Path, config: &Config, services: &mut Services) -> anyhow::Result<String> {
+    let password = KeyPassword::from_env()?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let registry = prometheus::Registry::new();
+    let ca = sigstack_ca::Ca::load(&config.ca, dir, &password, clock, &registry)?;
+    spawn_server("certificate authority", config.ca.listen, sigstack_ca::router(Arc::new(ca)), services).await
+}
+
+async fn start_tsa(dir: &Path, config: &Config, services: &mut Services) -> anyhow::Result<String> {
     let password = KeyPassword::from_env()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let tsa = sigstack_tsa::Tsa::load(&config.tsa, dir, &password, clock)?;
-    let router = sigstack_tsa::router(Arc::new(tsa));
-    spawn_server("timestamp authority", config.tsa.listen, router, services).await
+    spawn_server("timestamp authority", config.tsa.listen, sigstack_tsa::router(Arc::new(tsa)), services).await
 }
 
-/// Runs the development identity provider alone; it must be enabled in the configuration.
-pub async fn serve_idp(dir: &Path) -> anyhow::Result<()> {
-    let config = Config::load(dir)?;
-    anyhow::ensure!(config.idp.enabled, "the identity provider is disabled: set enabled = true in [idp] of {}", dir.join(CONFIG_FILE).display());
-    let mut services = JoinSet::new();
-    let url = start_idp(dir, &config, &mut services).await?;
-    println!("identity provider listening on {url}");
-    wait(&mut services).await
+async fn start_tuf(dir: &Path, config: &Config, services: &mut Services) -> anyhow::Result<String> {
+    let password = KeyPassword::from_env()?;
+    let repository = Arc::new(sigstack_tuf::TufRepository::open(dir, &password, &config.tuf)?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let registry = prometheus::Registry::new();
+    let router = sigstack_tuf::router(repository.clone(), clock.clone(), &registry)?;
+    sigstack_tuf::spawn_refresher(repository, clock, config.tuf.refresh_interval());
+    spawn_server("TUF repository", config.tuf.listen, router, services).await
 }
 
-async fn start_idp(dir: &Path, config: &Config, services: &mut JoinSet<anyhow::Result<()>>) -> anyhow::Result<String> {
+async fn start_idp(dir: &Path, config: &Config, services: &mut Services) -> anyhow::Result<String> {
     let provider = identity_provider(dir, config)?;
-    let router = sigstack_idp::router(Arc::new(provider));
-    spawn_server("identity provider", config.idp.listen, router, services).await
+    spawn_server("identity provider", config.idp.listen, sigstack_idp::router(Arc::new(provider)), services).await
 }
 
 fn identity_provider(dir: &Path, config: &Config) -> anyhow::Result<sigstack_idp::IdentityProvider> {
@@ -150,12 +235,7 @@ pub fn token(dir: &Path, subject: &str) -> anyhow::Result<()> {
 }
 
 /// Binds `listen` and serves `router` on it until shutdown. Returns the URL it listens on.
-async fn spawn_server(
-    name: &'static str,
-    listen: std::net::SocketAddr,
-    router: axum::Router,
-    services: &mut JoinSet<anyhow::Result<()>>,
-) -> anyhow::Result<String> {
+async fn spawn_server(name: &'static str, listen: std::net::SocketAddr, router: axum::Router, services: &mut Services) -> anyhow::Result<String> {
     let listener = sigstack_server::bind(listen).await.with_context(|| format!("failed to start the {name}"))?;
     let address = listener.local_addr()?;
     services.spawn(async move {
@@ -166,27 +246,8 @@ async fn spawn_server(
     Ok(format!("http://{address}"))
 }
 
-async fn start_tlog(
-    dir: &Path,
-    config: &Config,
-    pool: sqlx::PgPool,
-    services: &mut JoinSet<anyhow::Result<()>>,
-) -> anyhow::Result<String> {
-    let password = KeyPassword::from_env()?;
-    let key_path = dir.join(&config.tlog.key_file);
-    if !key_path.exists() {
-        anyhow::bail!("transparency log key {} is missing; run `sigstack init --dir {}`", key_path.display(), dir.display());
-    }
-    let (signer, _) = sigstack_keys::load_or_create_p256(&key_path, &password)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let registry = prometheus::Registry::new();
-    let tlog = Tlog::open(config.tlog.clone(), pool, signer, clock, &registry).await?;
-    let router = sigstack_tlog::router(tlog, registry);
-    spawn_server("transparency log", config.tlog.listen, router, services).await
-}
-
 /// Waits until every service stops (after a shutdown signal) or one fails.
-async fn wait(services: &mut JoinSet<anyhow::Result<()>>) -> anyhow::Result<()> {
+async fn wait(services: &mut Services) -> anyhow::Result<()> {
     while let Some(result) = services.join_next().await {
         match result {
             Ok(Ok(())) => {}

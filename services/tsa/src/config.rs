@@ -18,6 +18,9 @@ pub const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 64 * 1024;
 pub struct TsaConfig {
     /// Address to listen on. Default `127.0.0.1:3003`.
     pub listen: SocketAddr,
+    /// Base URL that clients use, published in the trust root and signing config with
+    /// `/api/v1/timestamp` appended. Default `http://127.0.0.1:3003`.
+    pub public_url: url::Url,
     /// TSA policy OID put in TSTInfo when the request names none. Default
     /// `1.3.6.1.4.1.57264.2`, the policy of Sigstore's public TSA.
     pub policy_oid: String,
@@ -45,6 +48,7 @@ impl Default for TsaConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3003)),
+            public_url: url::Url::parse("http://127.0.0.1:3003").unwrap_or_else(|_| unreachable!("valid literal URL")),
             policy_oid: crate::asn1::SIGSTORE_TSA_POLICY.to_string(),
             extra_policy_oids: Vec::new(),
             use_http_201: false,

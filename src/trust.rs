@@ -1,0 +1,140 @@
+//! Building the client trust files from the stack's keys and chains, publishing them through
+//! the TUF repository, and exporting them for air-gapped verifiers.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::Context as _;
+use sigstack_keys::KeyPassword;
+use sigstack_server::SystemClock;
+use sigstack_trust::{
+    CertificateAuthorityInput, IdentityProviderInput, LogInput, TimestampAuthorityInput, TrustInputs,
+};
+
+use crate::config::Config;
+
+/// Collects what every service publishes into the trust inputs.
+pub fn inputs(dir: &Path, config: &Config, password: &KeyPassword) -> anyhow::Result<TrustInputs> {
+    let log = |key_file: &Path, url: String| -> anyhow::Result<LogInput> {
+        let path = dir.join(key_file);
+        let (signer, _) = sigstack_keys::load_or_create_p256(&path, password)?;
+        Ok(LogInput { url, spki_der: signer.spki_der().to_vec(), valid_from: key_created(&path)? })
+    };
+    let chain = |file: &Path| -> anyhow::Result<Vec<Vec<u8>>> {
+        let path = dir.join(file);
+        let pem = std::fs::read_to_string(&path).with_context(|| format!("failed to read {}", path.display()))?;
+        sigstack_trust::certificate_chain_from_pem(&pem).with_context(|| format!("invalid certificate chain in {}", path.display()))
+    };
+    let ca_chain = chain(&config.ca.chain_file)?;
+    let tsa_chain = chain(&config.tsa.chain_path)?;
+    let ca_valid_from = sigstack_trust::not_before(&ca_chain[0])?;
+    let tsa_valid_from = sigstack_trust::not_before(&tsa_chain[0])?;
+    let identity_provider = config.idp.enabled.then(|| IdentityProviderInput {
+        url: config.idp.issuer(),
+        valid_from: ca_valid_from,
+    });
+    Ok(TrustInputs {
+        operator: config.trust.operator.clone(),
+        transparency_log: log(&config.tlog.key_file, trim(config.tlog.public_url.as_str()))?,
+        ct_log: log(&config.ctlog.key_file, config.ctlog.log_url())?,
+        certificate_authority: CertificateAuthorityInput {
+            url: trim(config.ca.public_url.as_str()),
+            chain_der: ca_chain,
+            valid_from: ca_valid_from,
+        },
+        timestamp_authority: TimestampAuthorityInput {
+            url: format!("{}/api/v1/timestamp", trim(config.tsa.public_url.as_str())),
+            chain_der: tsa_chain,
+            valid_from: tsa_valid_from,
+        },
+        identity_provider,
+    })
+}
+
+fn trim(url: &str) -> String {
+    url.trim_end_matches('/').to_owned()
+}
+
+/// The start of a log key's validity: the key file's modification time, which `init` sets when
+/// it creates the key and which stays fixed afterwards, so the trust root does not change from
+/// one start to the next.
+fn key_created(path: &Path) -> anyhow::Result<SystemTime> {
+    let modified = std::fs::metadata(path)
+        .and_then(|meta| meta.modified())
+        .with_context(|| format!("failed to read the modification time of {}", path.display()))?;
+    // Round down to whole seconds, as the trust root carries RFC 3339 seconds.
+    let seconds = modified.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    Ok(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+}
+
+/// Writes the trust files and publishes them as TUF targets; both steps change nothing when the
+/// trust material is unchanged.
+pub fn publish(dir: &Path, config: &Config, password: &KeyPassword) -> anyhow::Result<()> {
+    let clock = SystemClock;
+    sigstack_tuf::init_repository(dir, password, &config.tuf, &clock)?;
+    let inputs = inputs(dir, config, password)?;
+    let report = sigstack_trust::write_trust_files(dir, &inputs)?;
+    for path in &report.changed {
+        tracing::info!(path = %path.display(), "wrote trust file");
+    }
+    let repository = sigstack_tuf::TufRepository::open(dir, password, &config.tuf)?;
+    repository.publish(&sigstack_tuf::sigstore_targets(&inputs)?, &clock)?;
+    Ok(())
+}
+
+/// Writes a `.tar.gz` with everything an air-gapped verifier needs: the trust files, the TUF
+/// root and repository, and the PEM chains and public keys.
+pub fn export(dir: &Path, out: &Path) -> anyhow::Result<PathBuf> {
+    let config = Config::load(dir)?;
+    let password = KeyPassword::from_env()?;
+    publish(dir, &config, &password)?;
+
+    let staging = tempfile::tempdir().context("failed to create a temporary directory")?;
+    let root = staging.path().join("sigstack-trust");
+    copy_tree(&dir.join("trust"), &root.join("trust"))?;
+    copy_tree(&dir.join("tuf"), &root.join("tuf"))?;
+    let inputs = inputs(dir, &config, &password)?;
+    let keys = root.join("keys");
+    std::fs::create_dir_all(&keys)?;
+    std::fs::write(keys.join("rekor.pub"), pem("PUBLIC KEY", &inputs.transparency_log.spki_der))?;
+    std::fs::write(keys.join("ctfe.pub"), pem("PUBLIC KEY", &inputs.ct_log.spki_der))?;
+    std::fs::write(keys.join("fulcio-chain.pem"), inputs.certificate_authority.chain_der.iter().map(|der| pem("CERTIFICATE", der)).collect::<String>())?;
+    std::fs::write(keys.join("tsa-chain.pem"), inputs.timestamp_authority.chain_der.iter().map(|der| pem("CERTIFICATE", der)).collect::<String>())?;
+
+    let status = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(out)
+        .arg("-C")
+        .arg(staging.path())
+        .arg("sigstack-trust")
+        .status()
+        .context("failed to run tar")?;
+    anyhow::ensure!(status.success(), "tar failed with {status}");
+    Ok(out.to_path_buf())
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut text = format!("-----BEGIN {label}-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        text.push_str(&String::from_utf8_lossy(line));
+        text.push('\n');
+    }
+    text.push_str(&format!("-----END {label}-----\n"));
+    text
+}
+
+fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("failed to create {}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("failed to read {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target).with_context(|| format!("failed to copy {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
