@@ -152,8 +152,8 @@ struct StoredEntry {
 
 /// An RFC 6962 add-pre-chain endpoint at `/sigstack/ct/v1/add-pre-chain` that checks the
 /// poison, signs SCTs with an ECDSA P-256 key and keeps what it signed.
-// NOTE: replaces `sigstack-ctlog` until that crate is in git. The CA sees only HTTP, so the
-// tests keep their meaning when the real log takes its place.
+// The other tests use this stub so they need no PostgreSQL; the CA sees only HTTP, and
+// `certificate_through_the_real_ct_log` runs the same checks against `sigstack-ctlog`.
 struct TestCtLog {
     url: String,
     key: p256::ecdsa::SigningKey,
