@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use sigstack_pgcluster::Cluster;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use std::str::FromStr as _;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::config::DatabaseConfig;
 
@@ -21,10 +23,16 @@ pub fn configured_url(config: &DatabaseConfig) -> Option<String> {
 
 /// Connects to `url` and applies pending migrations.
 pub async fn connect(url: &str, config: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)
+        .with_context(|| format!("invalid PostgreSQL URL {}", redact(url)))?
+        // Every log lives in the same tables, keyed by tree_id. A cached generic plan cannot see
+        // that one tree_id matches nearly every row, and was measured scanning the whole tree on
+        // each batch; planning each statement with its parameters picks the narrow indexes.
+        .options([("plan_cache_mode", "force_custom_plan")]);
     let pool = PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect(url)
+        .connect_with(options)
         .await
         .with_context(|| format!("failed to connect to PostgreSQL at {}", redact(url)))?;
     sigstack_logstore::migrate(&pool).await.context("failed to apply database migrations")?;
