@@ -58,7 +58,7 @@ enum Command {
         #[command(subcommand)]
         command: TrustCommand,
     },
-    /// Exit 0 when a URL answers with a 2xx status within 5 seconds (container health checks).
+    /// Exit 0 when a GET of a URL returns a 2xx status within 5 seconds (container health checks).
     Probe {
         /// URL to GET, for example http://127.0.0.1:3000/readyz.
         url: String,

@@ -55,9 +55,9 @@ fn trim(url: &str) -> String {
     url.trim_end_matches('/').to_owned()
 }
 
-/// The start of a log key's validity: the key file's modification time, which `init` sets when
-/// it creates the key and which stays fixed afterwards, so the trust root does not change from
-/// one start to the next.
+/// Returns the start of a log key's validity: the key file's modification time. `init` sets it
+/// when it creates the key and nothing changes it later, so the trust root stays the same from one
+/// start to the next.
 fn key_created(path: &Path) -> anyhow::Result<SystemTime> {
     let modified = std::fs::metadata(path)
         .and_then(|meta| meta.modified())
