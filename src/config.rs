@@ -41,7 +41,9 @@ pub struct TrustConfig {
 
 impl Default for TrustConfig {
     fn default() -> Self {
-        Self { operator: "sigstack.local".to_owned() }
+        Self {
+            operator: "sigstack.local".to_owned(),
+        }
     }
 }
 
@@ -57,7 +59,10 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: None, max_connections: 16 }
+        Self {
+            url: None,
+            max_connections: 16,
+        }
     }
 }
 
@@ -66,11 +71,17 @@ impl Config {
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let path = dir.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&path).with_context(|| {
-            format!("failed to read {}; run `sigstack init --dir {}` first", path.display(), dir.display())
+            format!(
+                "failed to read {}; run `sigstack init --dir {}` first",
+                path.display(),
+                dir.display()
+            )
         })?;
-        let mut value: toml::Table = toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))?;
+        let mut value: toml::Table = toml::from_str(&text)
+            .with_context(|| format!("{} is not valid TOML", path.display()))?;
         apply_env_overrides(&mut value, std::env::vars())?;
-        let config: Config = Config::deserialize(value).with_context(|| format!("invalid configuration in {}", path.display()))?;
+        let config: Config = Config::deserialize(value)
+            .with_context(|| format!("invalid configuration in {}", path.display()))?;
         config.tlog.validate().map_err(anyhow::Error::msg)?;
         config.idp.validate().map_err(anyhow::Error::msg)?;
         config.ctlog.validate().map_err(anyhow::Error::msg)?;
@@ -85,26 +96,39 @@ impl Config {
         // provider is on; a hand-written production configuration leaves it off.
         let mut config = Config::default();
         config.idp.enabled = true;
-        let idp_issuer: sigstack_ca::IssuerConfig =
-            toml::from_str("type = \"email\"").context("failed to build the identity provider's issuer entry")?;
-        config.ca.oidc.issuers.insert(config.idp.issuer(), idp_issuer);
-        let body = toml::to_string_pretty(&config).context("failed to encode the default configuration")?;
+        let idp_issuer: sigstack_ca::IssuerConfig = toml::from_str("type = \"email\"")
+            .context("failed to build the identity provider's issuer entry")?;
+        config
+            .ca
+            .oidc
+            .issuers
+            .insert(config.idp.issuer(), idp_issuer);
+        let body = toml::to_string_pretty(&config)
+            .context("failed to encode the default configuration")?;
         let text = format!(
             "# sigstack configuration. Every key may be overridden by an environment variable\n\
              # SIGSTACK_<SECTION>__<KEY>, for example SIGSTACK_TLOG__PUBLIC_URL.\n\
              # public_url values go into the trust root: set them to the URLs clients will use.\n\n{body}"
         );
-        std::fs::write(&path, text).with_context(|| format!("failed to write {}", path.display()))?;
+        std::fs::write(&path, text)
+            .with_context(|| format!("failed to write {}", path.display()))?;
         Ok(path)
     }
 }
 
 /// Applies `SIGSTACK_<SECTION>__<KEY>=value` variables. A value is read as a TOML literal when it
 /// parses as one (numbers, booleans) and as a string otherwise.
-fn apply_env_overrides(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) -> anyhow::Result<()> {
+fn apply_env_overrides(
+    table: &mut toml::Table,
+    vars: impl Iterator<Item = (String, String)>,
+) -> anyhow::Result<()> {
     for (name, raw) in vars {
-        let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
-        let Some((section, key)) = rest.split_once("__") else { continue };
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        let Some((section, key)) = rest.split_once("__") else {
+            continue;
+        };
         let (section, key) = (section.to_lowercase(), key.to_lowercase());
         let parsed = format!("value = {raw}")
             .parse::<toml::Table>()
@@ -130,19 +154,29 @@ mod tests {
     fn env_overrides_set_typed_values() {
         let mut table = toml::Table::new();
         let vars = vec![
-            ("SIGSTACK_TLOG__MAX_BODY_BYTES".to_owned(), "2048".to_owned()),
-            ("SIGSTACK_TLOG__PUBLIC_URL".to_owned(), "https://rekor.example.com".to_owned()),
+            (
+                "SIGSTACK_TLOG__MAX_BODY_BYTES".to_owned(),
+                "2048".to_owned(),
+            ),
+            (
+                "SIGSTACK_TLOG__PUBLIC_URL".to_owned(),
+                "https://rekor.example.com".to_owned(),
+            ),
             ("SIGSTACK_KEY_PASSWORD".to_owned(), "ignored".to_owned()),
         ];
         apply_env_overrides(&mut table, vars.into_iter()).expect("overrides apply");
         let config = Config::deserialize(table).expect("valid config");
         assert_eq!(config.tlog.max_body_bytes, 2048);
-        assert_eq!(config.tlog.public_url.as_str(), "https://rekor.example.com/");
+        assert_eq!(
+            config.tlog.public_url.as_str(),
+            "https://rekor.example.com/"
+        );
     }
 
     #[test]
     fn unknown_keys_are_rejected() {
-        let table: toml::Table = toml::from_str("[tlog]\nlisten_adress = \"127.0.0.1:1\"").expect("toml");
+        let table: toml::Table =
+            toml::from_str("[tlog]\nlisten_adress = \"127.0.0.1:1\"").expect("toml");
         let error = Config::deserialize(table).expect_err("typo must be rejected");
         assert!(error.to_string().contains("listen_adress"), "{error}");
     }

@@ -18,7 +18,10 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Returns the database URL from `DATABASE_URL` or else the configuration, if either is set.
 pub fn configured_url(config: &DatabaseConfig) -> Option<String> {
-    std::env::var("DATABASE_URL").ok().filter(|url| !url.is_empty()).or_else(|| config.url.clone())
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .or_else(|| config.url.clone())
 }
 
 /// Connects to `url` and applies pending migrations.
@@ -35,14 +38,21 @@ pub async fn connect(url: &str, config: &DatabaseConfig) -> anyhow::Result<PgPoo
         .connect_with(options)
         .await
         .with_context(|| format!("failed to connect to PostgreSQL at {}", redact(url)))?;
-    sigstack_logstore::migrate(&pool).await.context("failed to apply database migrations")?;
+    sigstack_logstore::migrate(&pool)
+        .await
+        .context("failed to apply database migrations")?;
     Ok(pool)
 }
 
 /// Starts (creating on first use) the private cluster in `dir/postgres`.
 pub fn start_private_cluster(dir: &Path) -> anyhow::Result<Cluster> {
     let path = dir.join("postgres");
-    Cluster::start(&path, false).with_context(|| format!("failed to start the private PostgreSQL in {}", path.display()))
+    Cluster::start(&path, false).with_context(|| {
+        format!(
+            "failed to start the private PostgreSQL in {}",
+            path.display()
+        )
+    })
 }
 
 /// Hides the password in a database URL before it is printed.

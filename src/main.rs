@@ -13,7 +13,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "sigstack", version, about = "A self-hosted, private Sigstore stack")]
+#[command(
+    name = "sigstack",
+    version,
+    about = "A self-hosted, private Sigstore stack"
+)]
 struct Cli {
     /// Log as JSON lines instead of text.
     #[arg(long, global = true)]
@@ -130,7 +134,10 @@ enum BenchTarget {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     sigstack_server::init_tracing(cli.log_json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: failed to start the async runtime: {error}");
@@ -169,30 +176,53 @@ async fn run(command: Command) -> anyhow::Result<()> {
             };
             stack::serve(&dir, name).await
         }
-        Command::Trust { command: TrustCommand::Export { dir, out } } => {
+        Command::Trust {
+            command: TrustCommand::Export { dir, out },
+        } => {
             let path = trust::export(&dir, &out)?;
             println!("wrote {}", path.display());
             Ok(())
         }
         Command::Token { dir, subject } => stack::token(&dir, &subject),
         Command::Probe { url } => {
-            let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()?;
             let status = client.get(&url).send().await?.status();
             anyhow::ensure!(status.is_success(), "{url} returned {status}");
             Ok(())
         }
-        Command::Bench { target: BenchTarget::Tsa { url, concurrency, seconds } } => {
-            let report = sigstack_tsa::loadgen(&url, concurrency, Duration::from_secs(seconds)).await?;
+        Command::Bench {
+            target:
+                BenchTarget::Tsa {
+                    url,
+                    concurrency,
+                    seconds,
+                },
+        } => {
+            let report =
+                sigstack_tsa::loadgen(&url, concurrency, Duration::from_secs(seconds)).await?;
             println!("{report}");
             Ok(())
         }
-        Command::Bench { target: BenchTarget::Tlog { url, concurrency, seconds } } => {
+        Command::Bench {
+            target:
+                BenchTarget::Tlog {
+                    url,
+                    concurrency,
+                    seconds,
+                },
+        } => {
             anyhow::ensure!(concurrency > 0, "--concurrency must be at least 1");
-            let report = sigstack_tlog::loadgen::run(&url, concurrency, Duration::from_secs(seconds))
-                .await
-                .map_err(anyhow::Error::msg)?;
+            let report =
+                sigstack_tlog::loadgen::run(&url, concurrency, Duration::from_secs(seconds))
+                    .await
+                    .map_err(anyhow::Error::msg)?;
             println!("{report}");
-            anyhow::ensure!(report.created > 0, "no entry was created; is the log running at {url}?");
+            anyhow::ensure!(
+                report.created > 0,
+                "no entry was created; is the log running at {url}?"
+            );
             Ok(())
         }
     }

@@ -49,7 +49,9 @@ pub fn init(dir: &Path) -> anyhow::Result<bool> {
 fn key_password() -> anyhow::Result<KeyPassword> {
     let password = KeyPassword::from_env()?;
     if !password.is_set() {
-        tracing::warn!("keys are stored unencrypted: set SIGSTACK_KEY_PASSWORD or SIGSTACK_KEY_PASSWORD_FILE to encrypt them");
+        tracing::warn!(
+            "keys are stored unencrypted: set SIGSTACK_KEY_PASSWORD or SIGSTACK_KEY_PASSWORD_FILE to encrypt them"
+        );
     }
     Ok(password)
 }
@@ -62,7 +64,9 @@ pub async fn up(dir: &Path) -> anyhow::Result<()> {
         Some(url) => (url, None),
         None => {
             let dir = dir.to_path_buf();
-            let cluster = tokio::task::spawn_blocking(move || database::start_private_cluster(&dir)).await??;
+            let cluster =
+                tokio::task::spawn_blocking(move || database::start_private_cluster(&dir))
+                    .await??;
             (cluster.url(), Some(cluster))
         }
     };
@@ -74,15 +78,37 @@ pub async fn up(dir: &Path) -> anyhow::Result<()> {
     let ca_url = start_ca(dir, &config, &mut services).await?;
     let tsa_url = start_tsa(dir, &config, &mut services).await?;
     let tuf_url = start_tuf(dir, &config, &mut services).await?;
-    let idp_url = if config.idp.enabled { Some(start_idp(dir, &config, &mut services).await?) } else { None };
+    let idp_url = if config.idp.enabled {
+        Some(start_idp(dir, &config, &mut services).await?)
+    } else {
+        None
+    };
 
-    print_banner(dir, &config, &url, &[
-        ("transparency log", tlog_url, config.tlog.public_url.to_string()),
-        ("CT log", ctlog_url, config.ctlog.log_url()),
-        ("certificate authority", ca_url, config.ca.public_url.to_string()),
-        ("timestamp authority", tsa_url, config.tsa.public_url.to_string()),
-        ("TUF repository", tuf_url, config.tuf.mirror_url()),
-    ], idp_url.as_deref());
+    print_banner(
+        dir,
+        &config,
+        &url,
+        &[
+            (
+                "transparency log",
+                tlog_url,
+                config.tlog.public_url.to_string(),
+            ),
+            ("CT log", ctlog_url, config.ctlog.log_url()),
+            (
+                "certificate authority",
+                ca_url,
+                config.ca.public_url.to_string(),
+            ),
+            (
+                "timestamp authority",
+                tsa_url,
+                config.tsa.public_url.to_string(),
+            ),
+            ("TUF repository", tuf_url, config.tuf.mirror_url()),
+        ],
+        idp_url.as_deref(),
+    );
 
     let result = wait(&mut services).await;
     pool.close().await;
@@ -92,41 +118,95 @@ pub async fn up(dir: &Path) -> anyhow::Result<()> {
     result
 }
 
-fn print_banner(dir: &Path, config: &Config, database_url: &str, services: &[(&str, String, String)], idp_url: Option<&str>) {
+fn print_banner(
+    dir: &Path,
+    config: &Config,
+    database_url: &str,
+    services: &[(&str, String, String)],
+    idp_url: Option<&str>,
+) {
     let trust = dir.join("trust");
     let root = trust.join("root.json");
     let mirror = config.tuf.mirror_url();
     let tlog = config.tlog.public_url.as_str().trim_end_matches('/');
     let ca = config.ca.public_url.as_str().trim_end_matches('/');
-    let tsa = format!("{}/api/v1/timestamp", config.tsa.public_url.as_str().trim_end_matches('/'));
+    let tsa = format!(
+        "{}/api/v1/timestamp",
+        config.tsa.public_url.as_str().trim_end_matches('/')
+    );
     println!("sigstack is up. Data directory: {}", dir.display());
-    println!("  database:              {}", database::redact(database_url));
+    println!(
+        "  database:              {}",
+        database::redact(database_url)
+    );
     for (name, listening, public) in services {
-        println!("  {:<22} {listening} (public URL {public})", format!("{name}:"));
+        println!(
+            "  {:<22} {listening} (public URL {public})",
+            format!("{name}:")
+        );
     }
     if let Some(idp_url) = idp_url {
-        println!("  {:<22} {idp_url} (issuer {})", "identity provider:", config.idp.issuer());
+        println!(
+            "  {:<22} {idp_url} (issuer {})",
+            "identity provider:",
+            config.idp.issuer()
+        );
     }
     println!("  trust files:            {}", trust.display());
     println!();
     println!("Get a token (valid 10 minutes):");
-    println!("  export SIGSTORE_ID_TOKEN=$(sigstack token --dir {} --subject alice@example.com | tail -n 1)", dir.display());
+    println!(
+        "  export SIGSTORE_ID_TOKEN=$(sigstack token --dir {} --subject alice@example.com | tail -n 1)",
+        dir.display()
+    );
     println!();
     println!("sigstore-python:");
-    println!("  sigstore --trust-config {}/trust_config.json sign --identity-token \"$SIGSTORE_ID_TOKEN\" FILE", trust.display());
-    println!("  sigstore --trust-config {}/trust_config.json verify identity --cert-identity alice@example.com --cert-oidc-issuer {} FILE", trust.display(), config.idp.issuer());
-    println!("  sigstore --instance {mirror} trust-instance {}", root.display());
+    println!(
+        "  sigstore --trust-config {}/trust_config.json sign --identity-token \"$SIGSTORE_ID_TOKEN\" FILE",
+        trust.display()
+    );
+    println!(
+        "  sigstore --trust-config {}/trust_config.json verify identity --cert-identity alice@example.com --cert-oidc-issuer {} FILE",
+        trust.display(),
+        config.idp.issuer()
+    );
+    println!(
+        "  sigstore --instance {mirror} trust-instance {}",
+        root.display()
+    );
     println!("cosign v3:");
-    println!("  cosign sign-blob --signing-config {}/signing_config.v0.2.json --trusted-root {}/trusted_root.json --identity-token \"$SIGSTORE_ID_TOKEN\" --bundle FILE.sigstore.json FILE", trust.display(), trust.display());
-    println!("  cosign verify-blob --trusted-root {}/trusted_root.json --bundle FILE.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer {} FILE", trust.display(), config.idp.issuer());
+    println!(
+        "  cosign sign-blob --signing-config {}/signing_config.v0.2.json --trusted-root {}/trusted_root.json --identity-token \"$SIGSTORE_ID_TOKEN\" --bundle FILE.sigstore.json FILE",
+        trust.display(),
+        trust.display()
+    );
+    println!(
+        "  cosign verify-blob --trusted-root {}/trusted_root.json --bundle FILE.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer {} FILE",
+        trust.display(),
+        config.idp.issuer()
+    );
     println!("cosign v2:");
-    println!("  cosign initialize --mirror {mirror} --root {}", root.display());
-    println!("  cosign sign-blob --fulcio-url {ca} --rekor-url {tlog} --timestamp-server-url {tsa} --identity-token \"$SIGSTORE_ID_TOKEN\" --bundle FILE.bundle FILE");
+    println!(
+        "  cosign initialize --mirror {mirror} --root {}",
+        root.display()
+    );
+    println!(
+        "  cosign sign-blob --fulcio-url {ca} --rekor-url {tlog} --timestamp-server-url {tsa} --identity-token \"$SIGSTORE_ID_TOKEN\" --bundle FILE.bundle FILE"
+    );
     println!("sigstore-js:");
-    println!("  CI=true npx @sigstore/cli attest --fulcio-url {ca} --rekor-url {tlog} --tsa-server-url {} PREDICATE.json", config.tsa.public_url.as_str().trim_end_matches('/'));
-    println!("  npx @sigstore/cli verify --tuf-mirror-url {mirror} --tuf-root-path {} BUNDLE", root.display());
+    println!(
+        "  CI=true npx @sigstore/cli attest --fulcio-url {ca} --rekor-url {tlog} --tsa-server-url {} PREDICATE.json",
+        config.tsa.public_url.as_str().trim_end_matches('/')
+    );
+    println!(
+        "  npx @sigstore/cli verify --tuf-mirror-url {mirror} --tuf-root-path {} BUNDLE",
+        root.display()
+    );
     println!("gitsign:");
-    println!("  git config gitsign.fulcio {ca}; git config gitsign.rekor {tlog}; git config gitsign.issuer {}", config.idp.issuer());
+    println!(
+        "  git config gitsign.fulcio {ca}; git config gitsign.rekor {tlog}; git config gitsign.issuer {}",
+        config.idp.issuer()
+    );
     println!("Press Ctrl-C to stop.");
 }
 
@@ -144,7 +224,9 @@ pub async fn serve(dir: &Path, service: &str) -> anyhow::Result<()> {
     let mut services = JoinSet::new();
     let url = match service {
         "tlog" => start_tlog(dir, &config, production_pool(&config).await?, &mut services).await?,
-        "ctlog" => start_ctlog(dir, &config, production_pool(&config).await?, &mut services).await?,
+        "ctlog" => {
+            start_ctlog(dir, &config, production_pool(&config).await?, &mut services).await?
+        }
         "ca" => start_ca(dir, &config, &mut services).await?,
         "tsa" => start_tsa(dir, &config, &mut services).await?,
         "tuf" => start_tuf(dir, &config, &mut services).await?,
@@ -162,27 +244,61 @@ pub async fn serve(dir: &Path, service: &str) -> anyhow::Result<()> {
     wait(&mut services).await
 }
 
-async fn start_tlog(dir: &Path, config: &Config, pool: sqlx::PgPool, services: &mut Services) -> anyhow::Result<String> {
+async fn start_tlog(
+    dir: &Path,
+    config: &Config,
+    pool: sqlx::PgPool,
+    services: &mut Services,
+) -> anyhow::Result<String> {
     let password = KeyPassword::from_env()?;
     let key_path = dir.join(&config.tlog.key_file);
-    anyhow::ensure!(key_path.exists(), "transparency log key {} is missing; run `sigstack init --dir {}`", key_path.display(), dir.display());
+    anyhow::ensure!(
+        key_path.exists(),
+        "transparency log key {} is missing; run `sigstack init --dir {}`",
+        key_path.display(),
+        dir.display()
+    );
     let (signer, _) = sigstack_keys::load_or_create_p256(&key_path, &password)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let registry = prometheus::Registry::new();
     let tlog = Tlog::open(config.tlog.clone(), pool, signer, clock, &registry).await?;
-    spawn_server("transparency log", config.tlog.listen, sigstack_tlog::router(tlog, registry), services).await
+    spawn_server(
+        "transparency log",
+        config.tlog.listen,
+        sigstack_tlog::router(tlog, registry),
+        services,
+    )
+    .await
 }
 
-async fn start_ctlog(dir: &Path, config: &Config, pool: sqlx::PgPool, services: &mut Services) -> anyhow::Result<String> {
+async fn start_ctlog(
+    dir: &Path,
+    config: &Config,
+    pool: sqlx::PgPool,
+    services: &mut Services,
+) -> anyhow::Result<String> {
     let password = KeyPassword::from_env()?;
     let key_path = dir.join(&config.ctlog.key_file);
-    anyhow::ensure!(key_path.exists(), "CT log key {} is missing; run `sigstack init --dir {}`", key_path.display(), dir.display());
+    anyhow::ensure!(
+        key_path.exists(),
+        "CT log key {} is missing; run `sigstack init --dir {}`",
+        key_path.display(),
+        dir.display()
+    );
     let (signer, _) = sigstack_keys::load_or_create_p256(&key_path, &password)?;
     let roots = sigstack_ctlog::load_roots(dir, &config.ctlog)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let registry = prometheus::Registry::new();
-    let ctlog = sigstack_ctlog::CtLog::open(config.ctlog.clone(), pool, signer, roots, clock, &registry).await?;
-    spawn_server("CT log", config.ctlog.listen, sigstack_ctlog::router(ctlog, registry), services).await
+    let ctlog =
+        sigstack_ctlog::CtLog::open(config.ctlog.clone(), pool, signer, roots, clock, &registry)
+            .await?;
+    spawn_server(
+        "CT log",
+        config.ctlog.listen,
+        sigstack_ctlog::router(ctlog, registry),
+        services,
+    )
+    .await
 }
 
 async fn start_ca(dir: &Path, config: &Config, services: &mut Services) -> anyhow::Result<String> {
@@ -190,19 +306,35 @@ async fn start_ca(dir: &Path, config: &Config, services: &mut Services) -> anyho
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let registry = prometheus::Registry::new();
     let ca = sigstack_ca::Ca::load(&config.ca, dir, &password, clock, &registry)?;
-    spawn_server("certificate authority", config.ca.listen, sigstack_ca::router(Arc::new(ca)), services).await
+    spawn_server(
+        "certificate authority",
+        config.ca.listen,
+        sigstack_ca::router(Arc::new(ca)),
+        services,
+    )
+    .await
 }
 
 async fn start_tsa(dir: &Path, config: &Config, services: &mut Services) -> anyhow::Result<String> {
     let password = KeyPassword::from_env()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let tsa = sigstack_tsa::Tsa::load(&config.tsa, dir, &password, clock)?;
-    spawn_server("timestamp authority", config.tsa.listen, sigstack_tsa::router(Arc::new(tsa)), services).await
+    spawn_server(
+        "timestamp authority",
+        config.tsa.listen,
+        sigstack_tsa::router(Arc::new(tsa)),
+        services,
+    )
+    .await
 }
 
 async fn start_tuf(dir: &Path, config: &Config, services: &mut Services) -> anyhow::Result<String> {
     let password = KeyPassword::from_env()?;
-    let repository = Arc::new(sigstack_tuf::TufRepository::open(dir, &password, &config.tuf)?);
+    let repository = Arc::new(sigstack_tuf::TufRepository::open(
+        dir,
+        &password,
+        &config.tuf,
+    )?);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let registry = prometheus::Registry::new();
     let router = sigstack_tuf::router(repository.clone(), clock.clone(), &registry)?;
@@ -212,31 +344,62 @@ async fn start_tuf(dir: &Path, config: &Config, services: &mut Services) -> anyh
 
 async fn start_idp(dir: &Path, config: &Config, services: &mut Services) -> anyhow::Result<String> {
     let provider = identity_provider(dir, config)?;
-    spawn_server("identity provider", config.idp.listen, sigstack_idp::router(Arc::new(provider)), services).await
+    spawn_server(
+        "identity provider",
+        config.idp.listen,
+        sigstack_idp::router(Arc::new(provider)),
+        services,
+    )
+    .await
 }
 
-fn identity_provider(dir: &Path, config: &Config) -> anyhow::Result<sigstack_idp::IdentityProvider> {
+fn identity_provider(
+    dir: &Path,
+    config: &Config,
+) -> anyhow::Result<sigstack_idp::IdentityProvider> {
     let password = KeyPassword::from_env()?;
     let signer = sigstack_idp::load_or_create_signer(&config.idp, dir, &password)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    sigstack_idp::IdentityProvider::new(config.idp.clone(), signer, clock, dir).map_err(anyhow::Error::msg)
+    sigstack_idp::IdentityProvider::new(config.idp.clone(), signer, clock, dir)
+        .map_err(anyhow::Error::msg)
 }
 
 /// Prints an ID token for `subject` from the development identity provider, on the last line.
 pub fn token(dir: &Path, subject: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(subject.contains('@'), "--subject {subject:?} must be an email address, for example alice@example.com");
+    anyhow::ensure!(
+        subject.contains('@'),
+        "--subject {subject:?} must be an email address, for example alice@example.com"
+    );
     let config = Config::load(dir)?;
     let key = dir.join(&config.idp.key_file);
-    anyhow::ensure!(key.exists(), "identity provider key {} is missing; run `sigstack init --dir {}`", key.display(), dir.display());
-    let token = identity_provider(dir, &config)?.mint(subject).map_err(anyhow::Error::msg)?;
-    eprintln!("ID token for {subject} from {}, valid for {} s:", config.idp.issuer(), config.idp.token_lifetime_seconds);
+    anyhow::ensure!(
+        key.exists(),
+        "identity provider key {} is missing; run `sigstack init --dir {}`",
+        key.display(),
+        dir.display()
+    );
+    let token = identity_provider(dir, &config)?
+        .mint(subject)
+        .map_err(anyhow::Error::msg)?;
+    eprintln!(
+        "ID token for {subject} from {}, valid for {} s:",
+        config.idp.issuer(),
+        config.idp.token_lifetime_seconds
+    );
     println!("{token}");
     Ok(())
 }
 
 /// Binds `listen` and serves `router` on it until shutdown. Returns the URL it listens on.
-async fn spawn_server(name: &'static str, listen: std::net::SocketAddr, router: axum::Router, services: &mut Services) -> anyhow::Result<String> {
-    let listener = sigstack_server::bind(listen).await.with_context(|| format!("failed to start the {name}"))?;
+async fn spawn_server(
+    name: &'static str,
+    listen: std::net::SocketAddr,
+    router: axum::Router,
+    services: &mut Services,
+) -> anyhow::Result<String> {
+    let listener = sigstack_server::bind(listen)
+        .await
+        .with_context(|| format!("failed to start the {name}"))?;
     let address = listener.local_addr()?;
     services.spawn(async move {
         sigstack_server::serve(listener, router, sigstack_server::shutdown_signal())

@@ -8,7 +8,8 @@ use anyhow::Context as _;
 use sigstack_keys::KeyPassword;
 use sigstack_server::SystemClock;
 use sigstack_trust::{
-    CertificateAuthorityInput, IdentityProviderInput, LogInput, TimestampAuthorityInput, TrustInputs,
+    CertificateAuthorityInput, IdentityProviderInput, LogInput, TimestampAuthorityInput,
+    TrustInputs,
 };
 
 use crate::config::Config;
@@ -18,12 +19,18 @@ pub fn inputs(dir: &Path, config: &Config, password: &KeyPassword) -> anyhow::Re
     let log = |key_file: &Path, url: String| -> anyhow::Result<LogInput> {
         let path = dir.join(key_file);
         let (signer, _) = sigstack_keys::load_or_create_p256(&path, password)?;
-        Ok(LogInput { url, spki_der: signer.spki_der().to_vec(), valid_from: key_created(&path)? })
+        Ok(LogInput {
+            url,
+            spki_der: signer.spki_der().to_vec(),
+            valid_from: key_created(&path)?,
+        })
     };
     let chain = |file: &Path| -> anyhow::Result<Vec<Vec<u8>>> {
         let path = dir.join(file);
-        let pem = std::fs::read_to_string(&path).with_context(|| format!("failed to read {}", path.display()))?;
-        sigstack_trust::certificate_chain_from_pem(&pem).with_context(|| format!("invalid certificate chain in {}", path.display()))
+        let pem = std::fs::read_to_string(&path)
+            .with_context(|| format!("failed to read {}", path.display()))?;
+        sigstack_trust::certificate_chain_from_pem(&pem)
+            .with_context(|| format!("invalid certificate chain in {}", path.display()))
     };
     let ca_chain = chain(&config.ca.chain_file)?;
     let tsa_chain = chain(&config.tsa.chain_path)?;
@@ -63,7 +70,10 @@ fn key_created(path: &Path) -> anyhow::Result<SystemTime> {
         .and_then(|meta| meta.modified())
         .with_context(|| format!("failed to read the modification time of {}", path.display()))?;
     // Round down to whole seconds, as the trust root carries RFC 3339 seconds.
-    let seconds = modified.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let seconds = modified
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     Ok(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
 }
 
@@ -96,10 +106,32 @@ pub fn export(dir: &Path, out: &Path) -> anyhow::Result<PathBuf> {
     let inputs = inputs(dir, &config, &password)?;
     let keys = root.join("keys");
     std::fs::create_dir_all(&keys)?;
-    std::fs::write(keys.join("rekor.pub"), pem("PUBLIC KEY", &inputs.transparency_log.spki_der))?;
-    std::fs::write(keys.join("ctfe.pub"), pem("PUBLIC KEY", &inputs.ct_log.spki_der))?;
-    std::fs::write(keys.join("fulcio-chain.pem"), inputs.certificate_authority.chain_der.iter().map(|der| pem("CERTIFICATE", der)).collect::<String>())?;
-    std::fs::write(keys.join("tsa-chain.pem"), inputs.timestamp_authority.chain_der.iter().map(|der| pem("CERTIFICATE", der)).collect::<String>())?;
+    std::fs::write(
+        keys.join("rekor.pub"),
+        pem("PUBLIC KEY", &inputs.transparency_log.spki_der),
+    )?;
+    std::fs::write(
+        keys.join("ctfe.pub"),
+        pem("PUBLIC KEY", &inputs.ct_log.spki_der),
+    )?;
+    std::fs::write(
+        keys.join("fulcio-chain.pem"),
+        inputs
+            .certificate_authority
+            .chain_der
+            .iter()
+            .map(|der| pem("CERTIFICATE", der))
+            .collect::<String>(),
+    )?;
+    std::fs::write(
+        keys.join("tsa-chain.pem"),
+        inputs
+            .timestamp_authority
+            .chain_der
+            .iter()
+            .map(|der| pem("CERTIFICATE", der))
+            .collect::<String>(),
+    )?;
 
     let status = std::process::Command::new("tar")
         .arg("-czf")
@@ -127,13 +159,16 @@ fn pem(label: &str, der: &[u8]) -> String {
 
 fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("failed to create {}", to.display()))?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("failed to read {}", from.display()))? {
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("failed to read {}", from.display()))?
+    {
         let entry = entry?;
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
             copy_tree(&entry.path(), &target)?;
         } else {
-            std::fs::copy(entry.path(), &target).with_context(|| format!("failed to copy {}", entry.path().display()))?;
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("failed to copy {}", entry.path().display()))?;
         }
     }
     Ok(())

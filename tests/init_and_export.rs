@@ -29,15 +29,37 @@ fn init_is_idempotent_and_unique_per_directory() {
     let again = sigstack(&["init"], first.path());
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("already initialized"));
-    assert_eq!(read(&first.path().join("trust/trusted_root.json")), trusted_root, "trust root unchanged");
-    assert_eq!(read(&first.path().join("trust/root.json")), tuf_root, "TUF root unchanged");
-    assert!(!first.path().join("tuf/2.targets.json").exists(), "no new TUF version without a change");
+    assert_eq!(
+        read(&first.path().join("trust/trusted_root.json")),
+        trusted_root,
+        "trust root unchanged"
+    );
+    assert_eq!(
+        read(&first.path().join("trust/root.json")),
+        tuf_root,
+        "TUF root unchanged"
+    );
+    assert!(
+        !first.path().join("tuf/2.targets.json").exists(),
+        "no new TUF version without a change"
+    );
 
     assert!(sigstack(&["init"], second.path()).status.success());
-    assert_ne!(read(&second.path().join("trust/root.json")), tuf_root, "each stack has its own TUF root");
-    assert_ne!(read(&second.path().join("trust/trusted_root.json")), trusted_root);
+    assert_ne!(
+        read(&second.path().join("trust/root.json")),
+        tuf_root,
+        "each stack has its own TUF root"
+    );
+    assert_ne!(
+        read(&second.path().join("trust/trusted_root.json")),
+        trusted_root
+    );
 
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(first.path().join("keys/ca.pem")).expect("key").permissions());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(first.path().join("keys/ca.pem"))
+            .expect("key")
+            .permissions(),
+    );
     assert_eq!(mode & 0o777, 0o600, "keys are readable by their owner only");
 }
 
@@ -54,8 +76,16 @@ fn trust_export_holds_what_verifiers_need() {
         .arg(&archive)
         .output()
         .expect("run sigstack trust export");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let listing = Command::new("tar").arg("-tzf").arg(&archive).output().expect("tar");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listing = Command::new("tar")
+        .arg("-tzf")
+        .arg(&archive)
+        .output()
+        .expect("tar");
     let listing = String::from_utf8_lossy(&listing.stdout);
     for expected in [
         "sigstack-trust/trust/trusted_root.json",
@@ -69,9 +99,20 @@ fn trust_export_holds_what_verifiers_need() {
         "sigstack-trust/keys/fulcio-chain.pem",
         "sigstack-trust/keys/tsa-chain.pem",
     ] {
-        assert!(listing.lines().any(|line| line == expected), "{expected} missing from:\n{listing}");
+        assert!(
+            listing.lines().any(|line| line == expected),
+            "{expected} missing from:\n{listing}"
+        );
     }
-    for private in ["keys/ca.pem", "keys/tlog.pem", "keys/tuf-root.pem", "keys/tsa.pem"] {
-        assert!(!listing.lines().any(|line| line.ends_with(private)), "private key {private} was exported");
+    for private in [
+        "keys/ca.pem",
+        "keys/tlog.pem",
+        "keys/tuf-root.pem",
+        "keys/tsa.pem",
+    ] {
+        assert!(
+            !listing.lines().any(|line| line.ends_with(private)),
+            "private key {private} was exported"
+        );
     }
 }

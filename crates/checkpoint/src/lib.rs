@@ -58,46 +58,79 @@ pub enum CheckpointError {
 impl Checkpoint {
     /// The signed text: origin, size and base64 root, each ending in a newline.
     pub fn body(&self) -> String {
-        format!("{}\n{}\n{}\n", self.origin, self.tree_size, STANDARD.encode(self.root_hash))
+        format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.tree_size,
+            STANDARD.encode(self.root_hash)
+        )
     }
 
     /// Signs the body and returns the whole signed note. `sign` receives the body bytes and
     /// returns the signature (for Rekor v1, DER ECDSA over SHA-256).
-    pub fn sign(&self, name: &str, key_hint: [u8; 4], sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
+    pub fn sign(
+        &self,
+        name: &str,
+        key_hint: [u8; 4],
+        sign: impl FnOnce(&[u8]) -> Vec<u8>,
+    ) -> String {
         let body = self.body();
         let mut blob = key_hint.to_vec();
         blob.extend(sign(body.as_bytes()));
-        format!("{body}\n{SIGNATURE_PREFIX}{name} {}\n", STANDARD.encode(blob))
+        format!(
+            "{body}\n{SIGNATURE_PREFIX}{name} {}\n",
+            STANDARD.encode(blob)
+        )
     }
 }
 
 impl SignedCheckpoint {
     /// Parses a signed checkpoint note.
     pub fn parse(text: &str) -> Result<Self, CheckpointError> {
-        let (body, signatures) = text
-            .split_once("\n\n")
-            .ok_or(CheckpointError::Malformed("no blank line before the signatures"))?;
+        let (body, signatures) = text.split_once("\n\n").ok_or(CheckpointError::Malformed(
+            "no blank line before the signatures",
+        ))?;
         let mut lines = body.split('\n');
-        let origin = lines.next().filter(|line| !line.is_empty()).ok_or(CheckpointError::Malformed("empty origin"))?;
-        let size = lines.next().ok_or(CheckpointError::Malformed("missing tree size"))?;
-        if size.is_empty() || !size.bytes().all(|b| b.is_ascii_digit()) || (size.len() > 1 && size.starts_with('0')) {
-            return Err(CheckpointError::Malformed("tree size is not a decimal number"));
+        let origin = lines
+            .next()
+            .filter(|line| !line.is_empty())
+            .ok_or(CheckpointError::Malformed("empty origin"))?;
+        let size = lines
+            .next()
+            .ok_or(CheckpointError::Malformed("missing tree size"))?;
+        if size.is_empty()
+            || !size.bytes().all(|b| b.is_ascii_digit())
+            || (size.len() > 1 && size.starts_with('0'))
+        {
+            return Err(CheckpointError::Malformed(
+                "tree size is not a decimal number",
+            ));
         }
-        let tree_size = size.parse().map_err(|_| CheckpointError::Malformed("tree size is too large"))?;
-        let root = lines.next().ok_or(CheckpointError::Malformed("missing root hash"))?;
+        let tree_size = size
+            .parse()
+            .map_err(|_| CheckpointError::Malformed("tree size is too large"))?;
+        let root = lines
+            .next()
+            .ok_or(CheckpointError::Malformed("missing root hash"))?;
         let root_hash: [u8; 32] = STANDARD
             .decode(root)
             .ok()
             .and_then(|bytes| bytes.try_into().ok())
-            .ok_or(CheckpointError::Malformed("root hash is not 32 bytes of base64"))?;
+            .ok_or(CheckpointError::Malformed(
+                "root hash is not 32 bytes of base64",
+            ))?;
         let extensions: Vec<String> = lines.map(str::to_owned).collect();
         if extensions.iter().any(String::is_empty) {
-            return Err(CheckpointError::Malformed("empty line inside the checkpoint body"));
+            return Err(CheckpointError::Malformed(
+                "empty line inside the checkpoint body",
+            ));
         }
 
         let signature_lines = signatures
             .strip_suffix('\n')
-            .ok_or(CheckpointError::Malformed("note does not end with a newline"))?;
+            .ok_or(CheckpointError::Malformed(
+                "note does not end with a newline",
+            ))?;
         let mut parsed = Vec::new();
         for line in signature_lines.split('\n') {
             if parsed.len() == MAX_SIGNATURES {
@@ -105,7 +138,9 @@ impl SignedCheckpoint {
             }
             let rest = line
                 .strip_prefix(SIGNATURE_PREFIX)
-                .ok_or(CheckpointError::Malformed("signature line does not start with an em dash"))?;
+                .ok_or(CheckpointError::Malformed(
+                    "signature line does not start with an em dash",
+                ))?;
             let (name, encoded) = rest
                 .split_once(' ')
                 .ok_or(CheckpointError::Malformed("signature line has no key name"))?;
@@ -123,7 +158,11 @@ impl SignedCheckpoint {
             });
         }
         Ok(Self {
-            checkpoint: Checkpoint { origin: origin.to_owned(), tree_size, root_hash },
+            checkpoint: Checkpoint {
+                origin: origin.to_owned(),
+                tree_size,
+                root_hash,
+            },
             extensions,
             signatures: parsed,
         })
@@ -141,16 +180,28 @@ impl SignedCheckpoint {
 
     /// Verifies the signature line from `name` whose key hint matches `key_hint` with an ECDSA
     /// P-256 key, as Rekor v1 clients do.
-    pub fn verify_ecdsa_p256(&self, name: &str, key_hint: [u8; 4], key: &VerifyingKey) -> Result<(), CheckpointError> {
+    pub fn verify_ecdsa_p256(
+        &self,
+        name: &str,
+        key_hint: [u8; 4],
+        key: &VerifyingKey,
+    ) -> Result<(), CheckpointError> {
         let signature = self
             .signatures
             .iter()
             .find(|sig| sig.name == name && sig.key_hint == key_hint)
-            .ok_or_else(|| CheckpointError::NoMatchingSignature { name: name.to_owned() })?;
-        let der = DerSignature::from_bytes(&signature.signature)
-            .map_err(|_| CheckpointError::BadSignature { name: name.to_owned() })?;
+            .ok_or_else(|| CheckpointError::NoMatchingSignature {
+                name: name.to_owned(),
+            })?;
+        let der = DerSignature::from_bytes(&signature.signature).map_err(|_| {
+            CheckpointError::BadSignature {
+                name: name.to_owned(),
+            }
+        })?;
         key.verify(self.signed_text().as_bytes(), &der)
-            .map_err(|_| CheckpointError::BadSignature { name: name.to_owned() })
+            .map_err(|_| CheckpointError::BadSignature {
+                name: name.to_owned(),
+            })
     }
 }
 

@@ -8,7 +8,11 @@ fn key() -> SigningKey {
 }
 
 fn sample() -> Checkpoint {
-    Checkpoint { origin: "rekor.example.com - 42".into(), tree_size: 3, root_hash: [9u8; 32] }
+    Checkpoint {
+        origin: "rekor.example.com - 42".into(),
+        tree_size: 3,
+        root_hash: [9u8; 32],
+    }
 }
 
 #[test]

@@ -17,7 +17,10 @@ const ENCRYPTED_LABEL: &str = "ENCRYPTED PRIVATE KEY";
 /// a password is set. Refuses to overwrite an existing file, because replacing a log or CA key
 /// would silently invalidate everything signed with it.
 pub fn write_pkcs8_pem(path: &Path, der: &[u8], password: &KeyPassword) -> Result<(), KeyError> {
-    let format_error = |reason: String| KeyError::Format { path: path.to_owned(), reason };
+    let format_error = |reason: String| KeyError::Format {
+        path: path.to_owned(),
+        reason,
+    };
     let pem: Zeroizing<String> = match password.as_bytes() {
         Some(password) => {
             let info = PrivateKeyInfo::try_from(der).map_err(|e| format_error(e.to_string()))?;
@@ -29,35 +32,49 @@ pub fn write_pkcs8_pem(path: &Path, der: &[u8], password: &KeyPassword) -> Resul
                 .map_err(|e| format_error(e.to_string()))?
         }
         None => {
-            let document = SecretDocument::try_from(der).map_err(|e| format_error(e.to_string()))?;
+            let document =
+                SecretDocument::try_from(der).map_err(|e| format_error(e.to_string()))?;
             document
                 .to_pem(PLAIN_LABEL, LineEnding::LF)
                 .map_err(|e| format_error(e.to_string()))?
         }
     };
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|source| KeyError::Write { path: path.to_owned(), source })?;
+        std::fs::create_dir_all(parent).map_err(|source| KeyError::Write {
+            path: path.to_owned(),
+            source,
+        })?;
     }
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|source| KeyError::Write { path: path.to_owned(), source })?;
+        .map_err(|source| KeyError::Write {
+            path: path.to_owned(),
+            source,
+        })?;
     file.write_all(pem.as_bytes())
         .and_then(|()| file.sync_all())
-        .map_err(|source| KeyError::Write { path: path.to_owned(), source })
+        .map_err(|source| KeyError::Write {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// Reads a PKCS#8 PEM key file and returns the DER `PrivateKeyInfo`, decrypting it when the file
 /// holds an `ENCRYPTED PRIVATE KEY`.
 pub fn read_pkcs8_pem(path: &Path, password: &KeyPassword) -> Result<SecretDocument, KeyError> {
     let pem = Zeroizing::new(
-        std::fs::read_to_string(path)
-            .map_err(|source| KeyError::Read { path: path.to_owned(), source })?,
+        std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+            path: path.to_owned(),
+            source,
+        })?,
     );
-    let format_error = |reason: String| KeyError::Format { path: path.to_owned(), reason };
+    let format_error = |reason: String| KeyError::Format {
+        path: path.to_owned(),
+        reason,
+    };
     let (label, document) =
         SecretDocument::from_pem(pem.trim()).map_err(|e| format_error(e.to_string()))?;
     match label {
@@ -70,11 +87,14 @@ pub fn read_pkcs8_pem(path: &Path, password: &KeyPassword) -> Result<SecretDocum
         ENCRYPTED_LABEL => {
             let password = password
                 .as_bytes()
-                .ok_or_else(|| KeyError::PasswordMissing { path: path.to_owned() })?;
+                .ok_or_else(|| KeyError::PasswordMissing {
+                    path: path.to_owned(),
+                })?;
             let info = EncryptedPrivateKeyInfo::try_from(document.as_bytes())
                 .map_err(|e| format_error(e.to_string()))?;
-            info.decrypt(password)
-                .map_err(|_| KeyError::Decrypt { path: path.to_owned() })
+            info.decrypt(password).map_err(|_| KeyError::Decrypt {
+                path: path.to_owned(),
+            })
         }
         other => Err(format_error(format!(
             "unexpected PEM label {other:?}, expected {PLAIN_LABEL:?} or {ENCRYPTED_LABEL:?}"
@@ -92,17 +112,21 @@ pub fn load_or_create_p256(
         false
     } else {
         let key = p256::SecretKey::random(&mut OsRng);
-        let der = p256::pkcs8::EncodePrivateKey::to_pkcs8_der(&key).map_err(|e| {
-            KeyError::Format { path: path.to_owned(), reason: e.to_string() }
-        })?;
+        let der =
+            p256::pkcs8::EncodePrivateKey::to_pkcs8_der(&key).map_err(|e| KeyError::Format {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
         write_pkcs8_pem(path, der.as_bytes(), password)?;
         tracing::info!(path = %path.display(), encrypted = password.is_set(), "created ECDSA P-256 key");
         true
     };
     let document = read_pkcs8_pem(path, password)?;
-    let signer = LogSigner::from_pkcs8_der(document.as_bytes()).map_err(|reason| {
-        KeyError::Format { path: path.to_owned(), reason }
-    })?;
+    let signer =
+        LogSigner::from_pkcs8_der(document.as_bytes()).map_err(|reason| KeyError::Format {
+            path: path.to_owned(),
+            reason,
+        })?;
     Ok((signer, created))
 }
 
@@ -120,7 +144,10 @@ mod tests {
         let (second, created) = load_or_create_p256(&path, &KeyPassword::none()).expect("reload");
         assert!(!created);
         assert_eq!(first.spki_der(), second.spki_der());
-        let mode = std::fs::metadata(&path).expect("metadata").permissions().mode();
+        let mode = std::fs::metadata(&path)
+            .expect("metadata")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
@@ -137,7 +164,10 @@ mod tests {
         assert_eq!(first.spki_der(), second.spki_der());
 
         let missing = load_or_create_p256(&path, &KeyPassword::none()).unwrap_err();
-        assert!(matches!(missing, KeyError::PasswordMissing { .. }), "{missing}");
+        assert!(
+            matches!(missing, KeyError::PasswordMissing { .. }),
+            "{missing}"
+        );
         let wrong = load_or_create_p256(&path, &KeyPassword::new("wrong")).unwrap_err();
         assert!(matches!(wrong, KeyError::Decrypt { .. }), "{wrong}");
     }
@@ -148,7 +178,10 @@ mod tests {
         let path = dir.path().join("log.pem");
         load_or_create_p256(&path, &KeyPassword::none()).expect("create");
         let error = write_pkcs8_pem(&path, b"unused", &KeyPassword::none()).unwrap_err();
-        assert!(matches!(error, KeyError::Write { .. } | KeyError::Format { .. }), "{error}");
+        assert!(
+            matches!(error, KeyError::Write { .. } | KeyError::Format { .. }),
+            "{error}"
+        );
     }
 
     #[test]

@@ -30,7 +30,11 @@ impl std::fmt::Debug for LogSigner {
 }
 
 fn hex_prefix(bytes: &[u8]) -> String {
-    bytes.iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+    bytes
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 impl LogSigner {
@@ -68,7 +72,8 @@ impl LogSigner {
                 // aws-lc-rs fails only when the system random source fails; fall back to the
                 // deterministic RustCrypto signer rather than return no signature.
                 tracing::error!("aws-lc-rs ECDSA signing failed; signing with RustCrypto instead");
-                let signature: p256::ecdsa::DerSignature = p256::ecdsa::signature::Signer::sign(&self.key, message);
+                let signature: p256::ecdsa::DerSignature =
+                    p256::ecdsa::signature::Signer::sign(&self.key, message);
                 signature.as_bytes().to_vec()
             }
         }
@@ -105,10 +110,19 @@ mod tests {
 
     #[test]
     fn signatures_verify_with_the_public_key() {
-        let signer = LogSigner::new(SigningKey::from_slice(&[3u8; 32]).expect("scalar")).expect("signer");
+        let signer =
+            LogSigner::new(SigningKey::from_slice(&[3u8; 32]).expect("scalar")).expect("signer");
         let signature = signer.sign(b"checkpoint body");
         let signature = p256::ecdsa::DerSignature::from_bytes(&signature).expect("DER signature");
-        signer.verifying_key().verify(b"checkpoint body", &signature).expect("verifies");
-        assert!(signer.verifying_key().verify(b"other body", &signature).is_err());
+        signer
+            .verifying_key()
+            .verify(b"checkpoint body", &signature)
+            .expect("verifies");
+        assert!(
+            signer
+                .verifying_key()
+                .verify(b"other body", &signature)
+                .is_err()
+        );
     }
 }

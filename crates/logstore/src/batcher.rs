@@ -40,7 +40,10 @@ impl Appender {
     /// Appends one leaf and waits until it is committed (or found to be a duplicate).
     pub async fn append(&self, leaf: NewLeaf) -> Result<AppendOutcome, StoreError> {
         let (reply, outcome) = oneshot::channel();
-        self.queue.send((leaf, reply)).await.map_err(|_| StoreError::Closed)?;
+        self.queue
+            .send((leaf, reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
         outcome.await.map_err(|_| StoreError::Closed)?
     }
 }

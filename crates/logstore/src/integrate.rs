@@ -63,7 +63,9 @@ pub(crate) async fn integrate_batch(
         transaction.rollback().await?;
         return Ok(placement
             .into_iter()
-            .map(|place| AppendOutcome::Duplicate { leaf_index: place.index() })
+            .map(|place| AppendOutcome::Duplicate {
+                leaf_index: place.index(),
+            })
             .collect());
     }
 
@@ -71,14 +73,22 @@ pub(crate) async fn integrate_batch(
     let edge_ids = sigstack_merkle::root_nodes(old_size);
     let mut nodes = fetch_nodes(&mut *transaction, tree_id, &edge_ids).await?;
     let leaf_hashes: Vec<Hash> = new_leaves.iter().map(|(_, hash)| *hash).collect();
-    let created = sigstack_merkle::append_leaves(old_size, &leaf_hashes, |id| nodes.get(&id).copied())?;
+    let created =
+        sigstack_merkle::append_leaves(old_size, &leaf_hashes, |id| nodes.get(&id).copied())?;
     nodes.extend(created.iter().copied());
     let new_size = old_size + new_leaves.len() as u64;
     let new_root = sigstack_merkle::tree_root(new_size, |id| nodes.get(&id).copied())?;
 
     // Insert the leaves, the interior nodes and the search keys. Nothing is visible to readers
     // until the commit, and readers only follow the committed head.
-    insert_leaves(&mut transaction, tree_id, old_size, &new_leaves, integrated_time_ms).await?;
+    insert_leaves(
+        &mut transaction,
+        tree_id,
+        old_size,
+        &new_leaves,
+        integrated_time_ms,
+    )
+    .await?;
     insert_nodes(&mut transaction, tree_id, &created).await?;
     insert_search_keys(&mut transaction, tree_id, old_size, &new_leaves).await?;
 
@@ -95,13 +105,15 @@ pub(crate) async fn integrate_batch(
     .bind(&signed_head)
     .execute(&mut *transaction)
     .await?;
-    sqlx::query("UPDATE logs SET tree_size = $2, root_hash = $3, signed_head = $4 WHERE tree_id = $1")
-        .bind(tree_id)
-        .bind(to_i64(new_size)?)
-        .bind(new_root.as_slice())
-        .bind(&signed_head)
-        .execute(&mut *transaction)
-        .await?;
+    sqlx::query(
+        "UPDATE logs SET tree_size = $2, root_hash = $3, signed_head = $4 WHERE tree_id = $1",
+    )
+    .bind(tree_id)
+    .bind(to_i64(new_size)?)
+    .bind(new_root.as_slice())
+    .bind(&signed_head)
+    .execute(&mut *transaction)
+    .await?;
 
     // Commit. From here on the leaves are durable and may be acknowledged. An error after this
     // point reaches callers as a failure even though their leaves are stored; a retry then finds
@@ -110,7 +122,11 @@ pub(crate) async fn integrate_batch(
 
     // Prove each new leaf in the new tree from the nodes already in memory: the left siblings
     // of new leaves are exactly the right-edge nodes of the old tree.
-    let head = SignedHead { tree_size: new_size, root_hash: new_root, signed_head };
+    let head = SignedHead {
+        tree_size: new_size,
+        root_hash: new_root,
+        signed_head,
+    };
     let mut outcomes = Vec::with_capacity(batch.len());
     for place in placement {
         let outcome = match place {

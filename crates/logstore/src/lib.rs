@@ -31,7 +31,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations"
 /// Applies pending migrations. Safe to call from several processes at once: sqlx serializes
 /// migrations with an advisory lock.
 pub async fn migrate(pool: &sqlx::PgPool) -> Result<(), StoreError> {
-    MIGRATOR.run(pool).await.map_err(|error| StoreError::Migration(error.to_string()))
+    MIGRATOR
+        .run(pool)
+        .await
+        .map_err(|error| StoreError::Migration(error.to_string()))
 }
 
 /// A log's fixed identity, stored when the log is created.
@@ -144,7 +147,10 @@ pub(crate) fn to_u64(value: i64) -> Result<u64, StoreError> {
 }
 
 pub(crate) fn to_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
-    bytes
-        .try_into()
-        .map_err(|_| StoreError::Corrupt(format!("stored hash has {} bytes, expected 32", bytes.len())))
+    bytes.try_into().map_err(|_| {
+        StoreError::Corrupt(format!(
+            "stored hash has {} bytes, expected 32",
+            bytes.len()
+        ))
+    })
 }

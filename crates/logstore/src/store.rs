@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use rand::Rng;
-use sigstack_merkle::{Hash, NodeId, EMPTY_ROOT};
+use sigstack_merkle::{EMPTY_ROOT, Hash, NodeId};
 use sqlx::{PgExecutor, PgPool, Row};
 
 use crate::{HeadSigner, LogInfo, StoreError, to_hash, to_i64, to_u64};
@@ -50,7 +50,10 @@ impl LogStore {
         now: SystemTime,
     ) -> Result<Self, StoreError> {
         if let Some(info) = Self::load_info(&pool, name).await? {
-            return Ok(Self { pool, info: Arc::new(info) });
+            return Ok(Self {
+                pool,
+                info: Arc::new(info),
+            });
         }
 
         // Rekor requires a positive tree ID that is never 0; it appears in entry IDs.
@@ -101,7 +104,10 @@ impl LogStore {
         let info = Self::load_info(&pool, name)
             .await?
             .ok_or_else(|| StoreError::UnknownLog(name.to_owned()))?;
-        Ok(Self { pool, info: Arc::new(info) })
+        Ok(Self {
+            pool,
+            info: Arc::new(info),
+        })
     }
 
     async fn load_info(pool: &PgPool, name: &str) -> Result<Option<LogInfo>, StoreError> {
@@ -127,10 +133,11 @@ impl LogStore {
 
     /// The latest committed signed tree head.
     pub async fn head(&self) -> Result<SignedHead, StoreError> {
-        let row = sqlx::query("SELECT tree_size, root_hash, signed_head FROM logs WHERE tree_id = $1")
-            .bind(self.info.tree_id)
-            .fetch_one(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT tree_size, root_hash, signed_head FROM logs WHERE tree_id = $1")
+                .bind(self.info.tree_id)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(SignedHead {
             tree_size: to_u64(row.get("tree_size"))?,
             root_hash: to_hash(row.get("root_hash"))?,
@@ -209,28 +216,42 @@ impl LogStore {
         .bind(lookup_key)
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(|row| to_u64(row.get("leaf_index"))).collect()
+        rows.into_iter()
+            .map(|row| to_u64(row.get("leaf_index")))
+            .collect()
     }
 
     /// The inclusion proof of leaf `leaf_index` in the tree of `tree_size` leaves.
-    pub async fn inclusion_proof(&self, leaf_index: u64, tree_size: u64) -> Result<Vec<Hash>, StoreError> {
+    pub async fn inclusion_proof(
+        &self,
+        leaf_index: u64,
+        tree_size: u64,
+    ) -> Result<Vec<Hash>, StoreError> {
         let needed = sigstack_merkle::inclusion_proof_nodes(leaf_index, tree_size)?;
         let nodes = fetch_nodes(&self.pool, self.info.tree_id, &needed).await?;
-        Ok(sigstack_merkle::inclusion_proof(leaf_index, tree_size, |id| nodes.get(&id).copied())?)
+        Ok(sigstack_merkle::inclusion_proof(
+            leaf_index,
+            tree_size,
+            |id| nodes.get(&id).copied(),
+        )?)
     }
 
     /// The consistency proof from tree size `old` to `new`.
     pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
         let needed = sigstack_merkle::consistency_proof_nodes(old, new)?;
         let nodes = fetch_nodes(&self.pool, self.info.tree_id, &needed).await?;
-        Ok(sigstack_merkle::consistency_proof(old, new, |id| nodes.get(&id).copied())?)
+        Ok(sigstack_merkle::consistency_proof(old, new, |id| {
+            nodes.get(&id).copied()
+        })?)
     }
 
     /// The root hash of the tree of `tree_size` leaves, recomputed from stored nodes.
     pub async fn root_at(&self, tree_size: u64) -> Result<Hash, StoreError> {
         let needed = sigstack_merkle::root_nodes(tree_size);
         let nodes = fetch_nodes(&self.pool, self.info.tree_id, &needed).await?;
-        Ok(sigstack_merkle::tree_root(tree_size, |id| nodes.get(&id).copied())?)
+        Ok(sigstack_merkle::tree_root(tree_size, |id| {
+            nodes.get(&id).copied()
+        })?)
     }
 }
 

@@ -16,7 +16,13 @@ use sigstack_server::{Clock, FixedClock};
 struct TextSigner;
 
 impl HeadSigner for TextSigner {
-    fn sign_head(&self, log: &LogInfo, size: u64, root: &Hash, _: std::time::SystemTime) -> Result<Vec<u8>, String> {
+    fn sign_head(
+        &self,
+        log: &LogInfo,
+        size: u64,
+        root: &Hash,
+        _: std::time::SystemTime,
+    ) -> Result<Vec<u8>, String> {
         Ok(format!("{}\n{size}\n{}", log.origin, hex(root)).into_bytes())
     }
 }
@@ -42,10 +48,19 @@ async fn open(url: &str) -> (LogStore, Appender) {
         .await
         .expect("connect to test database");
     migrate(&pool).await.expect("migrations apply");
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(UNIX_EPOCH + Duration::from_secs(1_800_000_000)));
-    let store = LogStore::open_or_create(pool, "rekor", |id| format!("test - {id}"), "test", &TextSigner, clock.now())
-        .await
-        .expect("open log");
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::new(
+        UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+    ));
+    let store = LogStore::open_or_create(
+        pool,
+        "rekor",
+        |id| format!("test - {id}"),
+        "test",
+        &TextSigner,
+        clock.now(),
+    )
+    .await
+    .expect("open log");
     let appender = Appender::start(store.clone(), Arc::new(TextSigner), clock);
     (store, appender)
 }
@@ -57,27 +72,61 @@ async fn appended_leaves_have_valid_proofs() {
 
     let mut acknowledged = Vec::new();
     for i in 0..40 {
-        let outcome = appender.append(leaf(&format!("entry {i}"))).await.expect("append");
-        let AppendOutcome::Integrated { leaf_index, leaf_hash, proof, head, integrated_time_ms } = outcome else {
+        let outcome = appender
+            .append(leaf(&format!("entry {i}")))
+            .await
+            .expect("append");
+        let AppendOutcome::Integrated {
+            leaf_index,
+            leaf_hash,
+            proof,
+            head,
+            integrated_time_ms,
+        } = outcome
+        else {
             panic!("entry {i} reported as duplicate");
         };
         assert_eq!(leaf_index, i);
         assert_eq!(integrated_time_ms, 1_800_000_000_000);
-        sigstack_merkle::verify_inclusion(&leaf_hash, leaf_index, head.tree_size, &proof, &head.root_hash)
-            .expect("proof from the batch verifies");
+        sigstack_merkle::verify_inclusion(
+            &leaf_hash,
+            leaf_index,
+            head.tree_size,
+            &proof,
+            &head.root_hash,
+        )
+        .expect("proof from the batch verifies");
         acknowledged.push((leaf_index, leaf_hash));
     }
 
     let head = store.head().await.expect("head");
     assert_eq!(head.tree_size, 40);
     assert_eq!(store.root_at(40).await.expect("root"), head.root_hash);
-    assert_eq!(String::from_utf8(head.signed_head).expect("text"), format!("{}\n40\n{}", store.info().origin, hex(&head.root_hash)));
+    assert_eq!(
+        String::from_utf8(head.signed_head).expect("text"),
+        format!("{}\n40\n{}", store.info().origin, hex(&head.root_hash))
+    );
     for (index, hash) in acknowledged {
-        let proof = store.inclusion_proof(index, 40).await.expect("stored proof");
-        sigstack_merkle::verify_inclusion(&hash, index, 40, &proof, &head.root_hash).expect("stored proof verifies");
-        let stored = store.leaf_by_index(index).await.expect("read").expect("leaf exists");
+        let proof = store
+            .inclusion_proof(index, 40)
+            .await
+            .expect("stored proof");
+        sigstack_merkle::verify_inclusion(&hash, index, 40, &proof, &head.root_hash)
+            .expect("stored proof verifies");
+        let stored = store
+            .leaf_by_index(index)
+            .await
+            .expect("read")
+            .expect("leaf exists");
         assert_eq!(stored.leaf_hash, hash);
-        assert_eq!(store.leaf_by_hash(&hash).await.expect("read").map(|l| l.leaf_index), Some(index));
+        assert_eq!(
+            store
+                .leaf_by_hash(&hash)
+                .await
+                .expect("read")
+                .map(|l| l.leaf_index),
+            Some(index)
+        );
     }
     assert_eq!(store.search("key:entry 7").await.expect("search"), vec![7]);
     assert!(store.search("key:absent").await.expect("search").is_empty());
@@ -90,18 +139,32 @@ async fn duplicates_report_the_first_index() {
     let (_store, appender) = open(&database.url).await;
 
     let first = appender.append(leaf("same")).await.expect("append");
-    assert!(matches!(first, AppendOutcome::Integrated { leaf_index: 0, .. }));
+    assert!(matches!(
+        first,
+        AppendOutcome::Integrated { leaf_index: 0, .. }
+    ));
     let again = appender.append(leaf("same")).await.expect("append");
     assert_eq!(again, AppendOutcome::Duplicate { leaf_index: 0 });
 
     // Repeats inside one batch: submit concurrently so they share a transaction.
     let results = futures::future::join_all((0..20).map(|i| {
         let appender = appender.clone();
-        async move { appender.append(leaf(&format!("pair {}", i / 2))).await.expect("append") }
+        async move {
+            appender
+                .append(leaf(&format!("pair {}", i / 2)))
+                .await
+                .expect("append")
+        }
     }))
     .await;
-    let integrated = results.iter().filter(|r| matches!(r, AppendOutcome::Integrated { .. })).count();
-    assert_eq!(integrated, 10, "each of the 10 distinct leaves is integrated once");
+    let integrated = results
+        .iter()
+        .filter(|r| matches!(r, AppendOutcome::Integrated { .. }))
+        .count();
+    assert_eq!(
+        integrated, 10,
+        "each of the 10 distinct leaves is integrated once"
+    );
 }
 
 #[tokio::test]
@@ -116,7 +179,11 @@ async fn large_leaf_is_stored_byte_for_byte() {
         search_keys: Vec::new(),
     };
     appender.append(new).await.expect("append");
-    let stored = store.leaf_by_index(0).await.expect("read").expect("leaf exists");
+    let stored = store
+        .leaf_by_index(0)
+        .await
+        .expect("read")
+        .expect("leaf exists");
     assert_eq!(stored.leaf_value, value);
     assert_eq!(stored.extra_data, Some(vec![0, 1, 2]));
 }
@@ -128,12 +195,23 @@ async fn consistency_proofs_cover_every_head() {
     for round in 0..6 {
         futures::future::join_all((0..(round * 3 + 1)).map(|i| {
             let appender = appender.clone();
-            async move { appender.append(leaf(&format!("round {round} leaf {i}"))).await.expect("append") }
+            async move {
+                appender
+                    .append(leaf(&format!("round {round} leaf {i}")))
+                    .await
+                    .expect("append")
+            }
         }))
         .await;
     }
     assert_all_heads_consistent(&store).await;
-    assert!(store.consistency_proof(0, 5).await.expect("proof").is_empty());
+    assert!(
+        store
+            .consistency_proof(0, 5)
+            .await
+            .expect("proof")
+            .is_empty()
+    );
     assert!(store.consistency_proof(10, 5).await.is_err());
 }
 
@@ -153,10 +231,19 @@ async fn two_writers_never_fork_the_log() {
             let results = futures::future::join_all((0..16).map(|i| {
                 let appender = appender.clone();
                 async move {
-                    let outcome = appender.append(leaf(&format!("{name} {round} {i}"))).await.expect("append");
+                    let outcome = appender
+                        .append(leaf(&format!("{name} {round} {i}")))
+                        .await
+                        .expect("append");
                     match outcome {
-                        AppendOutcome::Integrated { leaf_index, leaf_hash, .. } => (leaf_index, leaf_hash),
-                        AppendOutcome::Duplicate { .. } => panic!("distinct leaf reported as duplicate"),
+                        AppendOutcome::Integrated {
+                            leaf_index,
+                            leaf_hash,
+                            ..
+                        } => (leaf_index, leaf_hash),
+                        AppendOutcome::Duplicate { .. } => {
+                            panic!("distinct leaf reported as duplicate")
+                        }
                     }
                 }
             }))
@@ -172,7 +259,11 @@ async fn two_writers_never_fork_the_log() {
     let mut indexes = HashSet::new();
     for (index, hash) in from_a.iter().chain(&from_b) {
         assert!(indexes.insert(*index), "index {index} acknowledged twice");
-        let stored = store_b.leaf_by_index(*index).await.expect("read").expect("acknowledged leaf exists");
+        let stored = store_b
+            .leaf_by_index(*index)
+            .await
+            .expect("read")
+            .expect("acknowledged leaf exists");
         assert_eq!(&stored.leaf_hash, hash);
     }
     assert_all_heads_consistent(&store_a).await;
@@ -181,12 +272,32 @@ async fn two_writers_never_fork_the_log() {
 async fn assert_all_heads_consistent(store: &LogStore) {
     let heads = store.signed_heads().await.expect("heads");
     let last = heads.last().expect("at least the empty head").clone();
-    assert_eq!(store.root_at(last.tree_size).await.expect("root"), last.root_hash);
+    assert_eq!(
+        store.root_at(last.tree_size).await.expect("root"),
+        last.root_hash
+    );
     for earlier in &heads {
-        let proof = store.consistency_proof(earlier.tree_size, last.tree_size).await.expect("proof");
-        sigstack_merkle::verify_consistency(earlier.tree_size, last.tree_size, &earlier.root_hash, &last.root_hash, &proof)
-            .unwrap_or_else(|e| panic!("head {} is not consistent with {}: {e}", earlier.tree_size, last.tree_size));
+        let proof = store
+            .consistency_proof(earlier.tree_size, last.tree_size)
+            .await
+            .expect("proof");
+        sigstack_merkle::verify_consistency(
+            earlier.tree_size,
+            last.tree_size,
+            &earlier.root_hash,
+            &last.root_hash,
+            &proof,
+        )
+        .unwrap_or_else(|e| {
+            panic!(
+                "head {} is not consistent with {}: {e}",
+                earlier.tree_size, last.tree_size
+            )
+        });
     }
     let sizes: Vec<u64> = heads.iter().map(|h| h.tree_size).collect();
-    assert!(sizes.windows(2).all(|pair| pair[0] < pair[1]), "tree size only grows: {sizes:?}");
+    assert!(
+        sizes.windows(2).all(|pair| pair[0] < pair[1]),
+        "tree size only grows: {sizes:?}"
+    );
 }

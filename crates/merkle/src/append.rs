@@ -16,7 +16,11 @@ pub fn append_leaves(
     // The right edge, as a stack of (node, hash) from the largest subtree to the smallest.
     let mut edge: Vec<(NodeId, Hash)> = range_nodes(0, size)
         .into_iter()
-        .map(|node| lookup(node).map(|hash| (node, hash)).ok_or(MerkleError::MissingNode(node)))
+        .map(|node| {
+            lookup(node)
+                .map(|hash| (node, hash))
+                .ok_or(MerkleError::MissingNode(node))
+        })
         .collect::<Result<_, _>>()?;
     let mut created = Vec::with_capacity(leaves.len() * 2);
     for (offset, leaf) in leaves.iter().enumerate() {

@@ -15,8 +15,8 @@ mod proof;
 
 pub use append::append_leaves;
 pub use proof::{
-    consistency_proof, consistency_proof_nodes, inclusion_proof, inclusion_proof_nodes,
-    root_nodes, tree_root, verify_consistency, verify_inclusion,
+    consistency_proof, consistency_proof_nodes, inclusion_proof, inclusion_proof_nodes, root_nodes,
+    tree_root, verify_consistency, verify_inclusion,
 };
 
 use sha2::{Digest, Sha256};

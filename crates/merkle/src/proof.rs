@@ -12,10 +12,7 @@ pub fn root_nodes(size: u64) -> Vec<NodeId> {
 }
 
 /// Computes the root hash of a tree of `size` leaves from stored nodes.
-pub fn tree_root(
-    size: u64,
-    lookup: impl Fn(NodeId) -> Option<Hash>,
-) -> Result<Hash, MerkleError> {
+pub fn tree_root(size: u64, lookup: impl Fn(NodeId) -> Option<Hash>) -> Result<Hash, MerkleError> {
     hash_span((0, size), &lookup)
 }
 
@@ -170,7 +167,11 @@ pub fn verify_inclusion(
             actual: proof.len(),
         });
     }
-    if &r == root { Ok(()) } else { Err(MerkleError::RootMismatch) }
+    if &r == root {
+        Ok(())
+    } else {
+        Err(MerkleError::RootMismatch)
+    }
 }
 
 /// Verifies a consistency proof with the algorithm of RFC 9162 §2.1.4.2.
@@ -184,12 +185,22 @@ pub fn verify_consistency(
     let expected = consistency_spans(old, new)?.len();
     if old == new || old == 0 {
         if !proof.is_empty() {
-            return Err(MerkleError::WrongProofLength { expected: 0, actual: proof.len() });
+            return Err(MerkleError::WrongProofLength {
+                expected: 0,
+                actual: proof.len(),
+            });
         }
-        return if old == 0 || old_root == new_root { Ok(()) } else { Err(MerkleError::RootMismatch) };
+        return if old == 0 || old_root == new_root {
+            Ok(())
+        } else {
+            Err(MerkleError::RootMismatch)
+        };
     }
     if proof.len() != expected {
-        return Err(MerkleError::WrongProofLength { expected, actual: proof.len() });
+        return Err(MerkleError::WrongProofLength {
+            expected,
+            actual: proof.len(),
+        });
     }
     // Step 2 of §2.1.4.2: when `old` is an exact power of two, prepend `old_root` to the proof.
     let mut path: Vec<Hash> = Vec::with_capacity(proof.len() + 1);
@@ -211,7 +222,10 @@ pub fn verify_consistency(
     let mut sr = *first;
     for c in rest {
         if sn == 0 {
-            return Err(MerkleError::WrongProofLength { expected, actual: proof.len() });
+            return Err(MerkleError::WrongProofLength {
+                expected,
+                actual: proof.len(),
+            });
         }
         if fn_ & 1 == 1 || fn_ == sn {
             fr = node_hash(c, &fr);
@@ -229,7 +243,14 @@ pub fn verify_consistency(
         sn >>= 1;
     }
     if sn != 0 {
-        return Err(MerkleError::WrongProofLength { expected, actual: proof.len() });
+        return Err(MerkleError::WrongProofLength {
+            expected,
+            actual: proof.len(),
+        });
     }
-    if &fr == old_root && &sr == new_root { Ok(()) } else { Err(MerkleError::RootMismatch) }
+    if &fr == old_root && &sr == new_root {
+        Ok(())
+    } else {
+        Err(MerkleError::RootMismatch)
+    }
 }

@@ -54,7 +54,11 @@ fn path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
 fn subproof(m: usize, leaves: &[Hash], complete: bool) -> Vec<Hash> {
     let n = leaves.len();
     if m == n {
-        return if complete { Vec::new() } else { vec![mth(leaves)] };
+        return if complete {
+            Vec::new()
+        } else {
+            vec![mth(leaves)]
+        };
     }
     let k = largest_power_below(n);
     if m <= k {
@@ -69,7 +73,9 @@ fn subproof(m: usize, leaves: &[Hash], complete: bool) -> Vec<Hash> {
 }
 
 fn leaves(count: u64) -> Vec<Hash> {
-    (0..count).map(|i| leaf_hash(format!("leaf {i}").as_bytes())).collect()
+    (0..count)
+        .map(|i| leaf_hash(format!("leaf {i}").as_bytes()))
+        .collect()
 }
 
 /// Builds the stored-node map by appending leaves in uneven batches, as a log does.
@@ -109,7 +115,11 @@ fn inclusion_proofs_match_reference_and_verify() {
         let root = mth(&all[..size as usize]);
         for index in 0..size {
             let proof = inclusion_proof(index, size, lookup).expect("proof nodes are stored");
-            assert_eq!(proof, path(index as usize, &all[..size as usize]), "path({index}, {size})");
+            assert_eq!(
+                proof,
+                path(index as usize, &all[..size as usize]),
+                "path({index}, {size})"
+            );
             verify_inclusion(&all[index as usize], index, size, &proof, &root)
                 .unwrap_or_else(|e| panic!("inclusion of {index} in {size}: {e}"));
             let needed = inclusion_proof_nodes(index, size).expect("valid request");
@@ -158,7 +168,16 @@ fn tampered_inclusion_proof_fails() {
         verify_inclusion(&all[5], 5, 37, short, &root),
         Err(MerkleError::WrongProofLength { .. })
     ));
-    assert!(verify_inclusion(&all[6], 5, 37, &inclusion_proof(5, 37, lookup).expect("proof"), &root).is_err());
+    assert!(
+        verify_inclusion(
+            &all[6],
+            5,
+            37,
+            &inclusion_proof(5, 37, lookup).expect("proof"),
+            &root
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -188,7 +207,10 @@ fn out_of_range_requests_are_errors() {
         consistency_proof(4, 3, lookup),
         Err(MerkleError::SizesOutOfOrder { old: 4, new: 3 })
     );
-    assert_eq!(tree_root(2, |_| None), Err(MerkleError::MissingNode(NodeId::new(1, 0))));
+    assert_eq!(
+        tree_root(2, |_| None),
+        Err(MerkleError::MissingNode(NodeId::new(1, 0)))
+    );
 }
 
 #[test]
@@ -201,7 +223,8 @@ fn empty_root_is_sha256_of_nothing() {
 
 #[test]
 fn agrees_with_ct_merkle() {
-    let mut oracle = ct_merkle::mem_backed_tree::MemoryBackedTree::<sha2_next::Sha256, Vec<u8>>::new();
+    let mut oracle =
+        ct_merkle::mem_backed_tree::MemoryBackedTree::<sha2_next::Sha256, Vec<u8>>::new();
     let data: Vec<Vec<u8>> = (0..130u32).map(|i| i.to_be_bytes().to_vec()).collect();
     let hashes: Vec<Hash> = data.iter().map(|d| leaf_hash(d)).collect();
     let nodes = store(&hashes);
@@ -210,12 +233,20 @@ fn agrees_with_ct_merkle() {
         oracle.push(item.clone());
         let size = i as u64 + 1;
         let root = tree_root(size, lookup).expect("root");
-        assert_eq!(oracle.root().as_bytes().as_slice(), root.as_slice(), "root of size {size}");
+        assert_eq!(
+            oracle.root().as_bytes().as_slice(),
+            root.as_slice(),
+            "root of size {size}"
+        );
         for index in (0..size).step_by(7) {
             let ours = inclusion_proof(index, size, lookup).expect("proof");
             let theirs = oracle.prove_inclusion(index as usize);
             let flat: Vec<u8> = ours.concat();
-            assert_eq!(theirs.as_bytes(), flat.as_slice(), "inclusion {index} in {size}");
+            assert_eq!(
+                theirs.as_bytes(),
+                flat.as_slice(),
+                "inclusion {index} in {size}"
+            );
         }
     }
 }

@@ -29,7 +29,9 @@ pub enum ClusterError {
     },
     #[error("PostgreSQL did not accept connections within {seconds} s; its log is {log}")]
     StartTimeout { seconds: u64, log: PathBuf },
-    #[error("cluster directory {path} is in use by a running PostgreSQL (postmaster.pid present); stop it first")]
+    #[error(
+        "cluster directory {path} is in use by a running PostgreSQL (postmaster.pid present); stop it first"
+    )]
     InUse { path: PathBuf },
 }
 
@@ -49,9 +51,16 @@ impl Cluster {
     /// the server stops (for temporary test clusters).
     pub fn start(dir: &Path, remove_on_exit: bool) -> Result<Self, ClusterError> {
         let bin_dir = find_bin_dir().ok_or(ClusterError::BinariesNotFound)?;
-        let account = if is_root() { unprivileged_account() } else { None };
+        let account = if is_root() {
+            unprivileged_account()
+        } else {
+            None
+        };
         let data_dir = dir.to_path_buf();
-        let directory_error = |source| ClusterError::Directory { path: data_dir.clone(), source };
+        let directory_error = |source| ClusterError::Directory {
+            path: data_dir.clone(),
+            source,
+        };
 
         std::fs::create_dir_all(&data_dir).map_err(directory_error)?;
         if let Some((uid, gid)) = account {
@@ -64,7 +73,13 @@ impl Cluster {
             return Err(ClusterError::InUse { path: data_dir });
         }
 
-        let mut cluster = Self { bin_dir, data_dir, port: free_port()?, account, stopped: false };
+        let mut cluster = Self {
+            bin_dir,
+            data_dir,
+            port: free_port()?,
+            account,
+            stopped: false,
+        };
         if !cluster.data_dir.join("PG_VERSION").exists() {
             cluster.initdb()?;
         }
@@ -98,7 +113,11 @@ impl Cluster {
         }
         self.stopped = true;
         let mut command = self.command("pg_ctl");
-        command.arg("stop").arg("-D").arg(&self.data_dir).args(["-m", "fast", "-w"]);
+        command
+            .arg("stop")
+            .arg("-D")
+            .arg(&self.data_dir)
+            .args(["-m", "fast", "-w"]);
         run(command, "pg_ctl stop")
     }
 
@@ -116,7 +135,13 @@ impl Cluster {
         command
             .arg("-D")
             .arg(&self.data_dir)
-            .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
+            .args([
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ])
             .arg("--no-instructions");
         run(command, "initdb")
     }
@@ -144,7 +169,10 @@ impl Cluster {
         let deadline = Instant::now() + START_TIMEOUT;
         while TcpListener::bind(("127.0.0.1", self.port)).is_ok() {
             if Instant::now() > deadline {
-                return Err(ClusterError::StartTimeout { seconds: START_TIMEOUT.as_secs(), log });
+                return Err(ClusterError::StartTimeout {
+                    seconds: START_TIMEOUT.as_secs(),
+                    log,
+                });
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -174,18 +202,32 @@ impl Cluster {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0);
-        command.spawn().map(drop).map_err(|error| ClusterError::Command {
-            command: "sh (watchdog)".to_owned(),
-            detail: error.to_string(),
-        })
+        command
+            .spawn()
+            .map(drop)
+            .map_err(|error| ClusterError::Command {
+                command: "sh (watchdog)".to_owned(),
+                detail: error.to_string(),
+            })
     }
 
     fn create_database(&self) -> Result<(), ClusterError> {
         let mut command = self.command("psql");
         command
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+            ])
             .args(["-v", "ON_ERROR_STOP=1", "-tAc"])
-            .arg(format!("SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'"));
+            .arg(format!(
+                "SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'"
+            ));
         let output = command.output().map_err(|error| ClusterError::Command {
             command: "psql".to_owned(),
             detail: error.to_string(),
@@ -195,7 +237,14 @@ impl Cluster {
         }
         let mut command = self.command("createdb");
         command
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+            ])
             .arg(DATABASE_NAME);
         run(command, "createdb")
     }
@@ -213,7 +262,10 @@ fn run(mut command: Command, name: &str) -> Result<(), ClusterError> {
     let output = command
         .stdin(Stdio::null())
         .output()
-        .map_err(|error| ClusterError::Command { command: name.to_owned(), detail: error.to_string() })?;
+        .map_err(|error| ClusterError::Command {
+            command: name.to_owned(),
+            detail: error.to_string(),
+        })?;
     if output.status.success() {
         return Ok(());
     }
@@ -239,7 +291,11 @@ fn postmaster_alive(data_dir: &Path) -> bool {
     let Ok(contents) = std::fs::read_to_string(data_dir.join("postmaster.pid")) else {
         return false;
     };
-    let Some(pid) = contents.lines().next().and_then(|line| line.trim().parse::<u32>().ok()) else {
+    let Some(pid) = contents
+        .lines()
+        .next()
+        .and_then(|line| line.trim().parse::<u32>().ok())
+    else {
         return false;
     };
     Path::new(&format!("/proc/{pid}")).exists()
@@ -264,5 +320,8 @@ fn free_port() -> Result<u16, ClusterError> {
     TcpListener::bind(("127.0.0.1", 0))
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
-        .map_err(|error| ClusterError::Command { command: "bind".to_owned(), detail: error.to_string() })
+        .map_err(|error| ClusterError::Command {
+            command: "bind".to_owned(),
+            detail: error.to_string(),
+        })
 }

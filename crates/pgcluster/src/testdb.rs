@@ -24,16 +24,25 @@ impl TestDatabase {
             Ok(url) => url,
             Err(_) => tokio::task::spawn_blocking(shared_cluster_url)
                 .await
-                .map_err(|error| ClusterError::Command { command: "start cluster".into(), detail: error.to_string() })??,
+                .map_err(|error| ClusterError::Command {
+                    command: "start cluster".into(),
+                    detail: error.to_string(),
+                })??,
         };
         let name = format!("sigstack_test_{:016x}", rand::thread_rng().r#gen::<u64>());
-        let mut connection = sqlx::PgConnection::connect(&admin_url).await.map_err(|error| {
-            ClusterError::Command { command: format!("connect to {admin_url}"), detail: error.to_string() }
-        })?;
+        let mut connection = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .map_err(|error| ClusterError::Command {
+                command: format!("connect to {admin_url}"),
+                detail: error.to_string(),
+            })?;
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut connection)
             .await
-            .map_err(|error| ClusterError::Command { command: "CREATE DATABASE".into(), detail: error.to_string() })?;
+            .map_err(|error| ClusterError::Command {
+                command: "CREATE DATABASE".into(),
+                detail: error.to_string(),
+            })?;
         let url = replace_database(&admin_url, &name);
         Ok(Self { url, name })
     }
@@ -51,7 +60,10 @@ fn shared_cluster_url() -> Result<String, ClusterError> {
     });
     match shared {
         Ok(cluster) => Ok(cluster.url()),
-        Err(detail) => Err(ClusterError::Command { command: "start test cluster".into(), detail: detail.clone() }),
+        Err(detail) => Err(ClusterError::Command {
+            command: "start test cluster".into(),
+            detail: detail.clone(),
+        }),
     }
 }
 
@@ -78,8 +90,17 @@ mod tests {
 
     #[test]
     fn database_name_is_replaced() {
-        assert_eq!(replace_database("postgres://u@h:5/a", "b"), "postgres://u@h:5/b");
-        assert_eq!(replace_database("postgres://u@h:5", "b"), "postgres://u@h:5/b");
-        assert_eq!(replace_database("postgres://u@h/a?sslmode=disable", "b"), "postgres://u@h/b?sslmode=disable");
+        assert_eq!(
+            replace_database("postgres://u@h:5/a", "b"),
+            "postgres://u@h:5/b"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h:5", "b"),
+            "postgres://u@h:5/b"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h/a?sslmode=disable", "b"),
+            "postgres://u@h/b?sslmode=disable"
+        );
     }
 }

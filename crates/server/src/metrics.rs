@@ -6,7 +6,9 @@ use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 /// Per-request counters and latency histograms, named with the service's upstream prefix
 /// (`rekor_`, `fulcio_`, `timestamp_authority_`) so existing dashboards keep working.
@@ -21,14 +23,20 @@ impl HttpMetrics {
     /// `<prefix>_api_latency_seconds{path,method}` in `registry`.
     pub fn register(registry: &Registry, prefix: &str) -> prometheus::Result<Self> {
         let requests = IntCounterVec::new(
-            Opts::new(format!("{prefix}_http_requests_total"), "HTTP requests by route and status"),
+            Opts::new(
+                format!("{prefix}_http_requests_total"),
+                "HTTP requests by route and status",
+            ),
             &["path", "method", "code"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new(format!("{prefix}_api_latency_seconds"), "HTTP request latency")
-                .buckets(vec![
-                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-                ]),
+            HistogramOpts::new(
+                format!("{prefix}_api_latency_seconds"),
+                "HTTP request latency",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
             &["path", "method"],
         )?;
         registry.register(Box::new(requests.clone()))?;
@@ -48,7 +56,10 @@ impl HttpMetrics {
         let started = Instant::now();
         let response = next.run(request).await;
         let code = response.status().as_u16().to_string();
-        metrics.requests.with_label_values(&[&path, &method, &code]).inc();
+        metrics
+            .requests
+            .with_label_values(&[&path, &method, &code])
+            .inc();
         metrics
             .latency
             .with_label_values(&[&path, &method])

@@ -23,7 +23,10 @@ pub fn init_tracing(json: bool) {
 /// Binds a listener, naming the address in the error so an operator sees which port is taken.
 pub async fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(address).await.map_err(|error| {
-        std::io::Error::new(error.kind(), format!("failed to listen on {address}: {error}"))
+        std::io::Error::new(
+            error.kind(),
+            format!("failed to listen on {address}: {error}"),
+        )
     })
 }
 
@@ -34,9 +37,12 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -48,7 +48,8 @@ impl Default for IdpConfig {
         Self {
             enabled: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 5556)),
-            public_url: Url::parse("http://127.0.0.1:5556").unwrap_or_else(|_| unreachable!("valid literal URL")),
+            public_url: Url::parse("http://127.0.0.1:5556")
+                .unwrap_or_else(|_| unreachable!("valid literal URL")),
             key_file: PathBuf::from("keys/idp.pem"),
             token_lifetime_seconds: DEFAULT_TOKEN_LIFETIME_SECONDS,
             clients: Vec::new(),
@@ -59,8 +60,13 @@ impl Default for IdpConfig {
 impl IdpConfig {
     /// Checks what serde cannot, naming the key to fix.
     pub fn validate(&self) -> Result<(), String> {
-        if !matches!(self.public_url.scheme(), "http" | "https") || self.public_url.host_str().is_none() {
-            return Err(format!("idp.public_url {} must be an http or https URL with a host", self.public_url));
+        if !matches!(self.public_url.scheme(), "http" | "https")
+            || self.public_url.host_str().is_none()
+        {
+            return Err(format!(
+                "idp.public_url {} must be an http or https URL with a host",
+                self.public_url
+            ));
         }
         if self.token_lifetime_seconds == 0 || self.token_lifetime_seconds > 3600 {
             return Err(format!(
@@ -76,7 +82,10 @@ impl IdpConfig {
                 ));
             }
             if !client.email.contains('@') {
-                return Err(format!("idp client {:?} has email {:?}, which is not an email address", client.client_id, client.email));
+                return Err(format!(
+                    "idp client {:?} has email {:?}, which is not an email address",
+                    client.client_id, client.email
+                ));
             }
         }
         Ok(())

@@ -40,20 +40,31 @@ impl TokenSigner {
     /// Signs `claims` and returns the compact JWS `header.payload.signature`.
     pub fn sign(&self, claims: &IdTokenClaims) -> Result<String, String> {
         let header = serde_json::json!({ "alg": "ES256", "typ": "JWT", "kid": self.key_id });
-        let header = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).map_err(|e| e.to_string())?);
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(|e| e.to_string())?);
+        let header =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).map_err(|e| e.to_string())?);
+        let payload =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).map_err(|e| e.to_string())?);
         let signing_input = format!("{header}.{payload}");
         let der = self.signer.sign(signing_input.as_bytes());
         // JWS ES256 signatures are R || S, 32 bytes each (RFC 7518 §3.4), not ASN.1 DER.
         let signature = p256::ecdsa::Signature::from_der(&der).map_err(|e| e.to_string())?;
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes())))
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        ))
     }
 
     /// The public key as a JWK (RFC 7517, RFC 7518 §6.2).
     pub fn jwk(&self) -> serde_json::Value {
         let point = self.signer.verifying_key().to_encoded_point(false);
-        let x = point.x().map(|x| URL_SAFE_NO_PAD.encode(x)).unwrap_or_default();
-        let y = point.y().map(|y| URL_SAFE_NO_PAD.encode(y)).unwrap_or_default();
+        let x = point
+            .x()
+            .map(|x| URL_SAFE_NO_PAD.encode(x))
+            .unwrap_or_default();
+        let y = point
+            .y()
+            .map(|y| URL_SAFE_NO_PAD.encode(y))
+            .unwrap_or_default();
         serde_json::json!({
             "kty": "EC",
             "crv": "P-256",

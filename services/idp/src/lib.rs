@@ -26,6 +26,7 @@ pub fn load_or_create_signer(
     data_dir: &Path,
     password: &KeyPassword,
 ) -> Result<TokenSigner, KeyError> {
-    let (signer, _) = sigstack_keys::load_or_create_p256(&data_dir.join(&config.key_file), password)?;
+    let (signer, _) =
+        sigstack_keys::load_or_create_p256(&data_dir.join(&config.key_file), password)?;
     Ok(TokenSigner::new(signer))
 }

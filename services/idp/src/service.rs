@@ -37,21 +37,45 @@ pub struct IdentityProvider {
 
 impl IdentityProvider {
     /// Builds the provider, reading client secret files relative to `data_dir`.
-    pub fn new(config: IdpConfig, signer: TokenSigner, clock: Arc<dyn Clock>, data_dir: &Path) -> Result<Self, String> {
+    pub fn new(
+        config: IdpConfig,
+        signer: TokenSigner,
+        clock: Arc<dyn Clock>,
+        data_dir: &Path,
+    ) -> Result<Self, String> {
         config.validate()?;
         let mut client_secrets = HashMap::new();
         for client in &config.clients {
             let secret = match (&client.client_secret, &client.client_secret_file) {
                 (Some(secret), _) => secret.clone(),
                 (None, Some(file)) => std::fs::read_to_string(data_dir.join(file))
-                    .map_err(|error| format!("failed to read the secret of idp client {:?} from {}: {error}", client.client_id, file.display()))?
+                    .map_err(|error| {
+                        format!(
+                            "failed to read the secret of idp client {:?} from {}: {error}",
+                            client.client_id,
+                            file.display()
+                        )
+                    })?
                     .trim_end_matches(['\r', '\n'])
                     .to_owned(),
-                (None, None) => return Err(format!("idp client {:?} has no secret", client.client_id)),
+                (None, None) => {
+                    return Err(format!("idp client {:?} has no secret", client.client_id));
+                }
             };
-            client_secrets.insert(client.client_id.clone(), (Sha256::digest(secret.as_bytes()).into(), client.email.clone()));
+            client_secrets.insert(
+                client.client_id.clone(),
+                (
+                    Sha256::digest(secret.as_bytes()).into(),
+                    client.email.clone(),
+                ),
+            );
         }
-        Ok(Self { config, signer, clock, client_secrets })
+        Ok(Self {
+            config,
+            signer,
+            clock,
+            client_secrets,
+        })
     }
 
     /// Mints an ID token for `email`, valid from now for the configured lifetime.
@@ -94,7 +118,10 @@ impl IdentityProvider {
     fn authenticate(&self, client_id: &str, secret: &str) -> Option<&str> {
         let (expected, email) = self.client_secrets.get(client_id)?;
         let given: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        let difference = expected.iter().zip(given.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        let difference = expected
+            .iter()
+            .zip(given.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
         (difference == 0).then_some(email.as_str())
     }
 }
@@ -130,25 +157,54 @@ async fn jwks(State(provider): State<Arc<IdentityProvider>>) -> Response {
 /// An OAuth 2.0 error response (RFC 6749 §5.2).
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     tracing::debug!(error, description, "token request rejected");
-    (status, axum::Json(serde_json::json!({ "error": error, "error_description": description }))).into_response()
+    (
+        status,
+        axum::Json(serde_json::json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
 }
 
 /// The `client_credentials` grant (RFC 6749 §4.4), with client authentication by HTTP Basic or
 /// by `client_id` and `client_secret` form fields (RFC 6749 §2.3.1).
-async fn token(State(provider): State<Arc<IdentityProvider>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn token(
+    State(provider): State<Arc<IdentityProvider>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     if body.len() > MAX_TOKEN_REQUEST_BYTES {
-        return oauth_error(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "request body is too large");
+        return oauth_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_request",
+            "request body is too large",
+        );
     }
     let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
-        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only grant_type=client_credentials is supported");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only grant_type=client_credentials is supported",
+        );
     }
-    let credentials = basic_credentials(&headers).or_else(|| Some((form.get("client_id")?.clone(), form.get("client_secret")?.clone())));
+    let credentials = basic_credentials(&headers).or_else(|| {
+        Some((
+            form.get("client_id")?.clone(),
+            form.get("client_secret")?.clone(),
+        ))
+    });
     let Some((client_id, secret)) = credentials else {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication is missing");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication is missing",
+        );
     };
     let Some(email) = provider.authenticate(&client_id, &secret) else {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client or wrong secret",
+        );
     };
     match provider.mint(email) {
         Ok(token) => {
@@ -163,7 +219,11 @@ async fn token(State(provider): State<Arc<IdentityProvider>>, headers: HeaderMap
         }
         Err(error) => {
             tracing::error!(%error, "failed to sign a token");
-            oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "failed to sign the token")
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "failed to sign the token",
+            )
         }
     }
 }
@@ -174,6 +234,10 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
     // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
-    let decode = |part: &str| url::form_urlencoded::parse(format!("x={part}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    let decode = |part: &str| {
+        url::form_urlencoded::parse(format!("x={part}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
     Some((decode(id)?, decode(secret)?))
 }

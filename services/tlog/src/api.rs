@@ -17,11 +17,11 @@ use serde_json::Value;
 use sigstack_logstore::{AppendOutcome, NewLeaf, StoredLeaf};
 use sigstack_server::HttpMetrics;
 
+use crate::Tlog;
 use crate::entry::{EntryParts, entry_id, log_entry, parse_entry_id};
 use crate::error::{ApiError, CODE_INVALID_TYPE, CODE_REQUIRED, CODE_TOO_MANY_ITEMS};
 use crate::kinds::canonicalize;
 use crate::pki::Verifier;
-use crate::Tlog;
 
 /// Maximum lookups in one `entries/retrieve` request, as upstream's schema allows.
 const MAX_SEARCH_ITEMS: usize = 10;
@@ -36,7 +36,10 @@ type ApiResult = Result<Response, ApiError>;
 pub fn router(tlog: Arc<Tlog>, registry: Registry) -> Router {
     let api = Router::new()
         .route(ENTRIES_PATH, post(create_entry).get(get_entry_by_index))
-        .route("/api/v1/log/entries/", post(create_entry).get(get_entry_by_index))
+        .route(
+            "/api/v1/log/entries/",
+            post(create_entry).get(get_entry_by_index),
+        )
         .route("/api/v1/log/entries/{uuid}", get(get_entry_by_uuid))
         .route("/api/v1/log/entries/retrieve", post(search_log_query))
         .route("/api/v1/log/entries/retrieve/", post(search_log_query))
@@ -50,7 +53,10 @@ pub fn router(tlog: Arc<Tlog>, registry: Registry) -> Router {
         .route("/api/v1/log/proof/", get(log_proof))
         .with_state(tlog.clone());
     let api = match HttpMetrics::register(&registry, "rekor") {
-        Ok(metrics) => api.layer(axum::middleware::from_fn_with_state(metrics, HttpMetrics::track)),
+        Ok(metrics) => api.layer(axum::middleware::from_fn_with_state(
+            metrics,
+            HttpMetrics::track,
+        )),
         Err(error) => {
             tracing::warn!(%error, "failed to register HTTP metrics");
             api
@@ -62,7 +68,11 @@ pub fn router(tlog: Arc<Tlog>, registry: Registry) -> Router {
 }
 
 /// Reads a request body of at most `limit` bytes; a larger body is a 413 naming the limit.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<bytes::Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
@@ -76,7 +86,8 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<byte
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|error| ApiError::bad_request(format!("request body is not valid JSON: {error}")))
+    serde_json::from_slice(bytes)
+        .map_err(|error| ApiError::bad_request(format!("request body is not valid JSON: {error}")))
 }
 
 /// Writes JSON the way Go's encoder does: compact, with a trailing newline.
@@ -89,7 +100,11 @@ fn json_response(status: StatusCode, value: &Value) -> Response {
 async fn create_entry(State(tlog): State<Arc<Tlog>>, headers: HeaderMap, body: Body) -> ApiResult {
     let bytes = read_body(&headers, body, tlog.config.max_body_bytes).await?;
     let proposed: Value = parse_json(&bytes)?;
-    let kind = proposed.get("kind").and_then(Value::as_str).unwrap_or("unknown").to_owned();
+    let kind = proposed
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_owned();
     let canonical = canonicalize(&proposed)?;
 
     let leaf_hash = sigstack_merkle::leaf_hash(&canonical.body);
@@ -100,16 +115,28 @@ async fn create_entry(State(tlog): State<Arc<Tlog>>, headers: HeaderMap, body: B
         search_keys: canonical.search_keys,
     };
     let tree_id = tlog.store.info().tree_id;
-    let (leaf_index, leaf_hash, integrated_time_ms, proof, head, body) = match tlog.appender.append(leaf.clone()).await? {
-        AppendOutcome::Duplicate { .. } => {
-            let entry_id = entry_id(tree_id, &leaf_hash);
-            let location = format!("{ENTRIES_PATH}/{entry_id}");
-            return Err(ApiError::Duplicate { entry_id, location });
-        }
-        AppendOutcome::Integrated { leaf_index, leaf_hash, integrated_time_ms, proof, head } => {
-            (leaf_index, leaf_hash, integrated_time_ms, proof, head, leaf.leaf_value)
-        }
-    };
+    let (leaf_index, leaf_hash, integrated_time_ms, proof, head, body) =
+        match tlog.appender.append(leaf.clone()).await? {
+            AppendOutcome::Duplicate { .. } => {
+                let entry_id = entry_id(tree_id, &leaf_hash);
+                let location = format!("{ENTRIES_PATH}/{entry_id}");
+                return Err(ApiError::Duplicate { entry_id, location });
+            }
+            AppendOutcome::Integrated {
+                leaf_index,
+                leaf_hash,
+                integrated_time_ms,
+                proof,
+                head,
+            } => (
+                leaf_index,
+                leaf_hash,
+                integrated_time_ms,
+                proof,
+                head,
+                leaf.leaf_value,
+            ),
+        };
     tlog.new_entries.with_label_values(&[kind.as_str()]).inc();
 
     let checkpoint = checkpoint_text(&head.signed_head)?;
@@ -127,7 +154,8 @@ async fn create_entry(State(tlog): State<Arc<Tlog>>, headers: HeaderMap, body: B
     let (id, value) = log_entry(&parts, &tlog.signer)?;
     let mut response = json_response(StatusCode::CREATED, &value);
     let location = format!("{ENTRIES_PATH}/{id}");
-    if let (Ok(etag), Ok(location)) = (HeaderValue::from_str(&id), HeaderValue::from_str(&location)) {
+    if let (Ok(etag), Ok(location)) = (HeaderValue::from_str(&id), HeaderValue::from_str(&location))
+    {
         // Unquoted on purpose: sigstore-go looks the entry up in the body by the raw ETag value.
         response.headers_mut().insert(header::ETAG, etag);
         response.headers_mut().insert(header::LOCATION, location);
@@ -143,7 +171,10 @@ fn checkpoint_text(signed_head: &[u8]) -> Result<String, ApiError> {
 /// Renders a stored leaf as a `LogEntry` with a proof against the latest checkpoint.
 async fn render_entry(tlog: &Tlog, leaf: &StoredLeaf) -> Result<(String, Value), ApiError> {
     let head = tlog.store.head().await?;
-    let proof = tlog.store.inclusion_proof(leaf.leaf_index, head.tree_size).await?;
+    let proof = tlog
+        .store
+        .inclusion_proof(leaf.leaf_index, head.tree_size)
+        .await?;
     let checkpoint = checkpoint_text(&head.signed_head)?;
     let parts = EntryParts {
         tree_id: tlog.store.info().tree_id,
@@ -164,15 +195,25 @@ fn integer_param(query: &HashMap<String, String>, name: &str) -> Result<Option<u
     match query.get(name) {
         None => Ok(None),
         Some(value) => value.parse::<u64>().map(Some).map_err(|_| {
-            ApiError::validation(CODE_INVALID_TYPE, format!("{name} in query must be a non-negative integer, got {value:?}"))
+            ApiError::validation(
+                CODE_INVALID_TYPE,
+                format!("{name} in query must be a non-negative integer, got {value:?}"),
+            )
         }),
     }
 }
 
-async fn get_entry_by_index(State(tlog): State<Arc<Tlog>>, Query(query): Query<HashMap<String, String>>) -> ApiResult {
+async fn get_entry_by_index(
+    State(tlog): State<Arc<Tlog>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult {
     let index = integer_param(&query, "logIndex")?
         .ok_or_else(|| ApiError::validation(CODE_REQUIRED, "logIndex in query is required"))?;
-    let leaf = tlog.store.leaf_by_index(index).await?.ok_or(ApiError::NotFound)?;
+    let leaf = tlog
+        .store
+        .leaf_by_index(index)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let (_, value) = render_entry(&tlog, &leaf).await?;
     Ok(json_response(StatusCode::OK, &value))
 }
@@ -187,7 +228,9 @@ async fn find_by_entry_id(tlog: &Tlog, value: &str) -> Result<Option<StoredLeaf>
 }
 
 async fn get_entry_by_uuid(State(tlog): State<Arc<Tlog>>, Path(uuid): Path<String>) -> ApiResult {
-    let leaf = find_by_entry_id(&tlog, &uuid).await?.ok_or(ApiError::NotFound)?;
+    let leaf = find_by_entry_id(&tlog, &uuid)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let (_, value) = render_entry(&tlog, &leaf).await?;
     Ok(json_response(StatusCode::OK, &value))
 }
@@ -202,7 +245,11 @@ struct SearchLogQuery {
     entries: Option<Vec<Value>>,
 }
 
-async fn search_log_query(State(tlog): State<Arc<Tlog>>, headers: HeaderMap, body: Body) -> ApiResult {
+async fn search_log_query(
+    State(tlog): State<Arc<Tlog>>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult {
     let bytes = read_body(&headers, body, tlog.config.max_body_bytes).await?;
     let query: SearchLogQuery = parse_json(&bytes)?;
     let uuids = query.entry_uuids.unwrap_or_default();
@@ -231,7 +278,10 @@ async fn search_log_query(State(tlog): State<Arc<Tlog>>, headers: HeaderMap, bod
     }
     for index in &indexes {
         let index = u64::try_from(*index).map_err(|_| {
-            ApiError::validation(CODE_INVALID_TYPE, format!("logIndexes must be non-negative, got {index}"))
+            ApiError::validation(
+                CODE_INVALID_TYPE,
+                format!("logIndexes must be non-negative, got {index}"),
+            )
         })?;
         found.extend(tlog.store.leaf_by_index(index).await?);
     }
@@ -270,7 +320,9 @@ fn hash_search_key(value: &str) -> Result<String, ApiError> {
         None => (None, value.clone()),
     };
     if digest.is_empty() || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::bad_request(format!("hash {value:?} is not a hexadecimal digest")));
+        return Err(ApiError::bad_request(format!(
+            "hash {value:?} is not a hexadecimal digest"
+        )));
     }
     let inferred = match digest.len() {
         40 => "sha1",
@@ -308,7 +360,9 @@ async fn search_index(State(tlog): State<Arc<Tlog>>, headers: HeaderMap, body: B
             )));
         }
         if public_key.url.is_some() {
-            return Err(ApiError::bad_request("publicKey.url is not supported: send the key in publicKey.content"));
+            return Err(ApiError::bad_request(
+                "publicKey.url is not supported: send the key in publicKey.content",
+            ));
         }
         let content = public_key
             .content
@@ -317,7 +371,8 @@ async fn search_index(State(tlog): State<Arc<Tlog>>, headers: HeaderMap, body: B
         let bytes = STANDARD
             .decode(content)
             .map_err(|_| ApiError::bad_request("publicKey.content is not valid base64"))?;
-        let verifier = Verifier::from_pem(&bytes).map_err(|error| ApiError::bad_request(error.to_string()))?;
+        let verifier =
+            Verifier::from_pem(&bytes).map_err(|error| ApiError::bad_request(error.to_string()))?;
         keys.push(verifier.fingerprint());
     }
     if let Some(email) = &query.email {
@@ -327,11 +382,16 @@ async fn search_index(State(tlog): State<Arc<Tlog>>, headers: HeaderMap, body: B
         keys.push(subject.trim().to_lowercase());
     }
     if keys.is_empty() {
-        return Err(ApiError::bad_request("a search needs at least one of hash, publicKey, email or subject"));
+        return Err(ApiError::bad_request(
+            "a search needs at least one of hash, publicKey, email or subject",
+        ));
     }
     let operator = query.operator.as_deref().unwrap_or("or");
     if !matches!(operator, "and" | "or") {
-        return Err(ApiError::validation(CODE_INVALID_TYPE + 5, format!("operator {operator:?} must be \"and\" or \"or\"")));
+        return Err(ApiError::validation(
+            CODE_INVALID_TYPE + 5,
+            format!("operator {operator:?} must be \"and\" or \"or\""),
+        ));
     }
 
     let mut result: Option<Vec<u64>> = None;
@@ -339,7 +399,10 @@ async fn search_index(State(tlog): State<Arc<Tlog>>, headers: HeaderMap, body: B
         let indexes = tlog.store.search(key).await?;
         result = Some(match (result, operator) {
             (None, _) => indexes,
-            (Some(previous), "and") => previous.into_iter().filter(|index| indexes.contains(index)).collect(),
+            (Some(previous), "and") => previous
+                .into_iter()
+                .filter(|index| indexes.contains(index))
+                .collect(),
             (Some(mut previous), _) => {
                 previous.extend(indexes);
                 previous
@@ -353,7 +416,10 @@ async fn search_index(State(tlog): State<Arc<Tlog>>, headers: HeaderMap, body: B
     let mut ids = Vec::with_capacity(indexes.len());
     for index in indexes {
         if let Some(leaf) = tlog.store.leaf_by_index(index).await? {
-            ids.push(Value::String(entry_id(tlog.store.info().tree_id, &leaf.leaf_hash)));
+            ids.push(Value::String(entry_id(
+                tlog.store.info().tree_id,
+                &leaf.leaf_hash,
+            )));
         }
     }
     Ok(json_response(StatusCode::OK, &Value::Array(ids)))
@@ -383,12 +449,22 @@ fn check_tree_id(tlog: &Tlog, query: &HashMap<String, String>) -> Result<(), Api
     }
 }
 
-async fn public_key(State(tlog): State<Arc<Tlog>>, Query(query): Query<HashMap<String, String>>) -> ApiResult {
+async fn public_key(
+    State(tlog): State<Arc<Tlog>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult {
     check_tree_id(&tlog, &query)?;
-    Ok(([(header::CONTENT_TYPE, "application/x-pem-file")], tlog.public_key_pem()).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        tlog.public_key_pem(),
+    )
+        .into_response())
 }
 
-async fn log_proof(State(tlog): State<Arc<Tlog>>, Query(query): Query<HashMap<String, String>>) -> ApiResult {
+async fn log_proof(
+    State(tlog): State<Arc<Tlog>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult {
     check_tree_id(&tlog, &query)?;
     let last = integer_param(&query, "lastSize")?
         .ok_or_else(|| ApiError::validation(CODE_REQUIRED, "lastSize in query is required"))?;
@@ -396,10 +472,15 @@ async fn log_proof(State(tlog): State<Arc<Tlog>>, Query(query): Query<HashMap<St
     // is trivial, which helps monitors that start watching an empty log.
     let first = integer_param(&query, "firstSize")?.unwrap_or(1);
     if last == 0 {
-        return Err(ApiError::validation(CODE_INVALID_TYPE + 9, "lastSize in query should be greater than or equal to 1"));
+        return Err(ApiError::validation(
+            CODE_INVALID_TYPE + 9,
+            "lastSize in query should be greater than or equal to 1",
+        ));
     }
     if first > last {
-        return Err(ApiError::bad_request(format!("firstSize({first}) must be less than lastSize({last})")));
+        return Err(ApiError::bad_request(format!(
+            "firstSize({first}) must be less than lastSize({last})"
+        )));
     }
     let head = tlog.store.head().await?;
     if last > head.tree_size {
@@ -409,7 +490,11 @@ async fn log_proof(State(tlog): State<Arc<Tlog>>, Query(query): Query<HashMap<St
         )));
     }
     let proof = tlog.store.consistency_proof(first, last).await?;
-    let root = if last == head.tree_size { head.root_hash } else { tlog.store.root_at(last).await? };
+    let root = if last == head.tree_size {
+        head.root_hash
+    } else {
+        tlog.store.root_at(last).await?
+    };
     let value = serde_json::json!({
         "hashes": proof.iter().map(hex::encode).collect::<Vec<_>>(),
         "rootHash": hex::encode(root),

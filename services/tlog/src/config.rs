@@ -27,7 +27,8 @@ impl Default for TlogConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            public_url: Url::parse("http://127.0.0.1:3000").unwrap_or_else(|_| unreachable!("valid literal URL")),
+            public_url: Url::parse("http://127.0.0.1:3000")
+                .unwrap_or_else(|_| unreachable!("valid literal URL")),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             key_file: PathBuf::from("keys/tlog.pem"),
         }
@@ -41,10 +42,16 @@ impl TlogConfig {
             return Err(format!("tlog.public_url {} has no host", self.public_url));
         }
         if !matches!(self.public_url.scheme(), "http" | "https") {
-            return Err(format!("tlog.public_url {} must use http or https", self.public_url));
+            return Err(format!(
+                "tlog.public_url {} must use http or https",
+                self.public_url
+            ));
         }
         if self.max_body_bytes < 1024 {
-            return Err(format!("tlog.max_body_bytes {} is below the 1024-byte minimum", self.max_body_bytes));
+            return Err(format!(
+                "tlog.max_body_bytes {} is below the 1024-byte minimum",
+                self.max_body_bytes
+            ));
         }
         Ok(())
     }

@@ -33,7 +33,13 @@ pub fn log_entry(parts: &EntryParts<'_>, signer: &LogSigner) -> Result<(String, 
     let id = entry_id(parts.tree_id, &parts.leaf_hash);
     let body = STANDARD.encode(parts.body);
     let log_id = hex::encode(signer.key_id());
-    let set = signed_entry_timestamp(&body, parts.integrated_time, &log_id, parts.log_index, signer)?;
+    let set = signed_entry_timestamp(
+        &body,
+        parts.integrated_time,
+        &log_id,
+        parts.log_index,
+        signer,
+    )?;
     let anon = json!({
         "body": body,
         "integratedTime": parts.integrated_time,
@@ -80,15 +86,20 @@ pub fn parse_entry_id(value: &str) -> Result<(Option<i64>, Hash), ApiError> {
     if !(value.len() == 64 || value.len() == 80) || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::validation(
             crate::error::CODE_INVALID_TYPE + 4,
-            format!("entryUUID in path should match '^([0-9a-fA-F]{{64}}|[0-9a-fA-F]{{80}})$': {value:?}"),
+            format!(
+                "entryUUID in path should match '^([0-9a-fA-F]{{64}}|[0-9a-fA-F]{{80}})$': {value:?}"
+            ),
         ));
     }
     let (tree_part, uuid) = value.split_at(value.len() - 64);
     let tree_id = if tree_part.is_empty() {
         None
     } else {
-        let tree_id = i64::from_str_radix(tree_part, 16)
-            .map_err(|_| ApiError::bad_request(format!("validation error: tree ID {tree_part:?} is not a valid int64")))?;
+        let tree_id = i64::from_str_radix(tree_part, 16).map_err(|_| {
+            ApiError::bad_request(format!(
+                "validation error: tree ID {tree_part:?} is not a valid int64"
+            ))
+        })?;
         // Upstream treats tree ID 0 as "no tree ID", a plain UUID.
         (tree_id != 0).then_some(tree_id)
     };

@@ -26,7 +26,9 @@ pub enum ApiError {
     #[error("{message}")]
     Validation { code: u16, message: String },
     /// The request body is larger than the configured limit (413).
-    #[error("Request Entity Too Large. Limit set to {limit} bytes; raise tlog.max_body_bytes to accept larger requests")]
+    #[error(
+        "Request Entity Too Large. Limit set to {limit} bytes; raise tlog.max_body_bytes to accept larger requests"
+    )]
     BodyTooLarge { limit: usize },
     /// An equivalent entry exists (409); `location` points at it.
     #[error("an equivalent entry already exists in the transparency log with UUID {entry_id}")]
@@ -55,7 +57,10 @@ impl ApiError {
     }
 
     pub fn validation(code: u16, message: impl Into<String>) -> Self {
-        Self::Validation { code, message: message.into() }
+        Self::Validation {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -112,7 +117,9 @@ impl IntoResponse for ApiError {
         };
         // Internal details stay in the log; the client sees a fixed message.
         let message = match &self {
-            Self::Store(_) | Self::Internal(_) => "error communicating with the log's database; retry later".to_owned(),
+            Self::Store(_) | Self::Internal(_) => {
+                "error communicating with the log's database; retry later".to_owned()
+            }
             _ => self.to_string(),
         };
         (status, error_body(code, &message)).into_response()

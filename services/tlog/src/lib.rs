@@ -58,7 +58,9 @@ impl Tlog {
         registry: &Registry,
     ) -> Result<Arc<Self>, StoreError> {
         let host = config.public_host();
-        let head_signer = Arc::new(signer::CheckpointSigner { signer: signer.clone() });
+        let head_signer = Arc::new(signer::CheckpointSigner {
+            signer: signer.clone(),
+        });
         let store = LogStore::open_or_create(
             pool,
             LOG_NAME,
@@ -90,7 +92,13 @@ impl Tlog {
             log_id = %hex::encode(signer.key_id()),
             "transparency log ready"
         );
-        Ok(Arc::new(Self { config, store, appender, signer, new_entries }))
+        Ok(Arc::new(Self {
+            config,
+            store,
+            appender,
+            signer,
+            new_entries,
+        }))
     }
 
     pub fn store(&self) -> &LogStore {
@@ -115,11 +123,24 @@ impl Readiness for Tlog {
     async fn check(&self) -> ReadinessReport {
         let mut report = ReadinessReport::default();
         let database = sqlx::query("SELECT 1").execute(self.store.pool()).await;
-        report.check("database", database.map(drop).map_err(|error| error.to_string()));
+        report.check(
+            "database",
+            database.map(drop).map_err(|error| error.to_string()),
+        );
         let probe = self.signer.sign(b"readiness probe");
-        report.check("signer", if probe.is_empty() { Err("signer returned nothing".into()) } else { Ok(()) });
+        report.check(
+            "signer",
+            if probe.is_empty() {
+                Err("signer returned nothing".into())
+            } else {
+                Ok(())
+            },
+        );
         let head = self.store.head().await;
-        report.check("checkpoint", head.map(drop).map_err(|error| error.to_string()));
+        report.check(
+            "checkpoint",
+            head.map(drop).map_err(|error| error.to_string()),
+        );
         report
     }
 }

@@ -3,15 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _};
 use rand_core::{OsRng, RngCore as _};
-use sha2::{Digest as _, Sha256};
 use serde_json::json;
+use sha2::{Digest as _, Sha256};
 
 /// Throughput and latency of one load run.
 #[derive(Debug, Clone)]
@@ -128,7 +128,8 @@ pub async fn run(base_url: &str, concurrency: usize, duration: Duration) -> Resu
     let mut latencies = Vec::new();
     let mut failed = 0;
     for worker in workers {
-        let (mut worker_latencies, worker_failed) = worker.await.map_err(|error| error.to_string())?;
+        let (mut worker_latencies, worker_failed) =
+            worker.await.map_err(|error| error.to_string())?;
         latencies.append(&mut worker_latencies);
         failed += worker_failed;
     }

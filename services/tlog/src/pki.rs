@@ -16,12 +16,18 @@ use crate::error::ApiError;
 const MAX_CHAIN_CERTIFICATES: usize = 10;
 
 /// OIDs of the public key algorithms we verify (RFC 5480, RFC 8017, RFC 8410).
-const OID_EC_PUBLIC_KEY: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_RSA_ENCRYPTION: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const OID_ED25519: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.3.101.112");
-const OID_P256: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const OID_P384: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const OID_P521: der::asn1::ObjectIdentifier = der::asn1::ObjectIdentifier::new_unwrap("1.3.132.0.35");
+const OID_EC_PUBLIC_KEY: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_RSA_ENCRYPTION: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const OID_ED25519: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.3.101.112");
+const OID_P256: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.3.132.0.35");
 
 /// A hash algorithm named in a Rekor entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +106,9 @@ impl Verifier {
         match label.as_str() {
             "PUBLIC KEY" => {
                 if blocks.len() != 1 {
-                    return Err(ApiError::invalid_entry("public key PEM must contain exactly one PUBLIC KEY block"));
+                    return Err(ApiError::invalid_entry(
+                        "public key PEM must contain exactly one PUBLIC KEY block",
+                    ));
                 }
                 let key_type = key_type_of(first_der)?;
                 Ok(Self {
@@ -112,7 +120,9 @@ impl Verifier {
             }
             "CERTIFICATE" => {
                 if blocks.iter().any(|(label, _)| label != "CERTIFICATE") {
-                    return Err(ApiError::invalid_entry("a certificate chain may contain only CERTIFICATE blocks"));
+                    return Err(ApiError::invalid_entry(
+                        "a certificate chain may contain only CERTIFICATE blocks",
+                    ));
                 }
                 if blocks.len() > 1 {
                     // NOTE: upstream accepts chains of 2 to 10 certificates and validates them.
@@ -123,13 +133,16 @@ impl Verifier {
                         "certificate chains are not supported: submit the signing certificate alone",
                     ));
                 }
-                let certificate = Certificate::from_der(first_der)
-                    .map_err(|e| ApiError::invalid_entry(format!("certificate is not valid DER X.509: {e}")))?;
+                let certificate = Certificate::from_der(first_der).map_err(|e| {
+                    ApiError::invalid_entry(format!("certificate is not valid DER X.509: {e}"))
+                })?;
                 let spki_der = certificate
                     .tbs_certificate
                     .subject_public_key_info
                     .to_der()
-                    .map_err(|e| ApiError::invalid_entry(format!("certificate key is not encodable: {e}")))?;
+                    .map_err(|e| {
+                        ApiError::invalid_entry(format!("certificate key is not encodable: {e}"))
+                    })?;
                 let key_type = key_type_of(&spki_der)?;
                 Ok(Self {
                     spki_der,
@@ -165,13 +178,20 @@ impl Verifier {
     /// Search keys for the certificate's subject alternative names, lower-cased.
     pub fn san_search_keys(&self) -> impl Iterator<Item = String> + '_ {
         self.subject_alt_names.iter().map(|name| match name {
-            SubjectAltNameValue::Email(value) | SubjectAltNameValue::Other(value) => value.to_lowercase(),
+            SubjectAltNameValue::Email(value) | SubjectAltNameValue::Other(value) => {
+                value.to_lowercase()
+            }
         })
     }
 
     /// Verifies `signature` over a precomputed `digest`, the hashedrekord rule: ECDSA (ASN.1
     /// DER), RSA PKCS#1 v1.5 or PSS, and Ed25519ph (never pure Ed25519, which needs the message).
-    pub fn verify_digest(&self, algorithm: HashAlgorithm, digest: &[u8], signature: &[u8]) -> Result<(), SignatureFailure> {
+    pub fn verify_digest(
+        &self,
+        algorithm: HashAlgorithm,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<(), SignatureFailure> {
         match self.key_type {
             KeyType::EcdsaP256 | KeyType::EcdsaP384 | KeyType::EcdsaP521 => {
                 verify_ecdsa_digest(&self.spki_der, self.key_type, algorithm, digest, signature)
@@ -186,15 +206,23 @@ impl Verifier {
     pub fn verify_message(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureFailure> {
         let digest = Sha256::digest(message);
         match self.key_type {
-            KeyType::EcdsaP256 | KeyType::EcdsaP384 | KeyType::EcdsaP521 => {
-                verify_ecdsa_digest(&self.spki_der, self.key_type, HashAlgorithm::Sha256, &digest, signature)
+            KeyType::EcdsaP256 | KeyType::EcdsaP384 | KeyType::EcdsaP521 => verify_ecdsa_digest(
+                &self.spki_der,
+                self.key_type,
+                HashAlgorithm::Sha256,
+                &digest,
+                signature,
+            ),
+            KeyType::Rsa => {
+                verify_rsa_prehash(&self.spki_der, HashAlgorithm::Sha256, &digest, signature)
             }
-            KeyType::Rsa => verify_rsa_prehash(&self.spki_der, HashAlgorithm::Sha256, &digest, signature),
             KeyType::Ed25519 => {
                 use ed25519_dalek::Verifier as _;
                 let key = ed25519_key(&self.spki_der)?;
-                let signature = ed25519_dalek::Signature::from_slice(signature).map_err(|_| SignatureFailure)?;
-                key.verify(message, &signature).map_err(|_| SignatureFailure)
+                let signature = ed25519_dalek::Signature::from_slice(signature)
+                    .map_err(|_| SignatureFailure)?;
+                key.verify(message, &signature)
+                    .map_err(|_| SignatureFailure)
             }
         }
     }
@@ -231,7 +259,8 @@ fn verify_ecdsa_digest(
         HashAlgorithm::Sha384 => &lc_digest::SHA384,
         HashAlgorithm::Sha512 => &lc_digest::SHA512,
     };
-    let digest = lc_digest::Digest::import_less_safe(digest, digest_algorithm).map_err(|_| SignatureFailure)?;
+    let digest = lc_digest::Digest::import_less_safe(digest, digest_algorithm)
+        .map_err(|_| SignatureFailure)?;
     let info = SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|_| SignatureFailure)?;
     let point = info.subject_public_key.as_bytes().ok_or(SignatureFailure)?;
     lc::UnparsedPublicKey::new(verification, point)
@@ -248,14 +277,24 @@ fn verify_rsa_prehash(
     use rsa::pkcs8::DecodePublicKey as _;
     let key = rsa::RsaPublicKey::from_public_key_der(spki_der).map_err(|_| SignatureFailure)?;
     let (pkcs1, pss) = match algorithm {
-        HashAlgorithm::Sha256 => (rsa::Pkcs1v15Sign::new::<Sha256>(), rsa::Pss::new::<Sha256>()),
-        HashAlgorithm::Sha384 => (rsa::Pkcs1v15Sign::new::<Sha384>(), rsa::Pss::new::<Sha384>()),
-        HashAlgorithm::Sha512 => (rsa::Pkcs1v15Sign::new::<Sha512>(), rsa::Pss::new::<Sha512>()),
+        HashAlgorithm::Sha256 => (
+            rsa::Pkcs1v15Sign::new::<Sha256>(),
+            rsa::Pss::new::<Sha256>(),
+        ),
+        HashAlgorithm::Sha384 => (
+            rsa::Pkcs1v15Sign::new::<Sha384>(),
+            rsa::Pss::new::<Sha384>(),
+        ),
+        HashAlgorithm::Sha512 => (
+            rsa::Pkcs1v15Sign::new::<Sha512>(),
+            rsa::Pss::new::<Sha512>(),
+        ),
     };
     if key.verify(pkcs1, digest, signature).is_ok() {
         return Ok(());
     }
-    key.verify(pss, digest, signature).map_err(|_| SignatureFailure)
+    key.verify(pss, digest, signature)
+        .map_err(|_| SignatureFailure)
 }
 
 fn ed25519_key(spki_der: &[u8]) -> Result<ed25519_dalek::VerifyingKey, SignatureFailure> {
@@ -274,14 +313,19 @@ fn verify_ed25519ph(
         return Err(SignatureFailure);
     }
     let key = ed25519_key(spki_der)?;
-    let signature = ed25519_dalek::Signature::from_slice(signature).map_err(|_| SignatureFailure)?;
+    let signature =
+        ed25519_dalek::Signature::from_slice(signature).map_err(|_| SignatureFailure)?;
     let prehashed = crate::prehash::Sha512Digest::from_slice(digest).ok_or(SignatureFailure)?;
-    key.verify_prehashed(prehashed, None, &signature).map_err(|_| SignatureFailure)
+    key.verify_prehashed(prehashed, None, &signature)
+        .map_err(|_| SignatureFailure)
 }
 
 fn key_type_of(spki_der: &[u8]) -> Result<KeyType, ApiError> {
-    let info = SubjectPublicKeyInfoRef::from_der(spki_der)
-        .map_err(|e| ApiError::invalid_entry(format!("public key is not a valid SubjectPublicKeyInfo: {e}")))?;
+    let info = SubjectPublicKeyInfoRef::from_der(spki_der).map_err(|e| {
+        ApiError::invalid_entry(format!(
+            "public key is not a valid SubjectPublicKeyInfo: {e}"
+        ))
+    })?;
     let algorithm = info.algorithm.oid;
     if algorithm == OID_RSA_ENCRYPTION {
         return Ok(KeyType::Rsa);
@@ -326,9 +370,13 @@ fn subject_alt_names(certificate: &Certificate) -> Vec<SubjectAltNameValue> {
         .iter()
         .filter_map(|name| match name {
             GeneralName::Rfc822Name(email) => Some(SubjectAltNameValue::Email(email.to_string())),
-            GeneralName::UniformResourceIdentifier(uri) => Some(SubjectAltNameValue::Other(uri.to_string())),
+            GeneralName::UniformResourceIdentifier(uri) => {
+                Some(SubjectAltNameValue::Other(uri.to_string()))
+            }
             GeneralName::DnsName(dns) => Some(SubjectAltNameValue::Other(dns.to_string())),
-            GeneralName::IpAddress(ip) => ip_to_string(ip.as_bytes()).map(SubjectAltNameValue::Other),
+            GeneralName::IpAddress(ip) => {
+                ip_to_string(ip.as_bytes()).map(SubjectAltNameValue::Other)
+            }
             _ => None,
         })
         .collect()
@@ -354,7 +402,9 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, ApiError> {
             .find("-----BEGIN ")
             .ok_or_else(|| ApiError::invalid_entry("public key is not PEM: no BEGIN line"))?;
         if !rest[..begin].trim().is_empty() {
-            return Err(ApiError::invalid_entry("public key PEM has text outside its blocks"));
+            return Err(ApiError::invalid_entry(
+                "public key PEM has text outside its blocks",
+            ));
         }
         let after = &rest[begin..];
         let end_marker = after
@@ -365,8 +415,9 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, ApiError> {
             .map(|offset| end_marker + offset + 1)
             .unwrap_or(after.len());
         let block = &after[..end_line];
-        let (label, der) = pem_rfc7468::decode_vec(block.trim_end().as_bytes())
-            .map_err(|e| ApiError::invalid_entry(format!("public key PEM block is malformed: {e}")))?;
+        let (label, der) = pem_rfc7468::decode_vec(block.trim_end().as_bytes()).map_err(|e| {
+            ApiError::invalid_entry(format!("public key PEM block is malformed: {e}"))
+        })?;
         blocks.push((label.to_owned(), der));
         rest = &after[end_line..];
     }

@@ -48,7 +48,8 @@ impl Default for TsaConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3003)),
-            public_url: url::Url::parse("http://127.0.0.1:3003").unwrap_or_else(|_| unreachable!("valid literal URL")),
+            public_url: url::Url::parse("http://127.0.0.1:3003")
+                .unwrap_or_else(|_| unreachable!("valid literal URL")),
             policy_oid: crate::asn1::SIGSTORE_TSA_POLICY.to_string(),
             extra_policy_oids: Vec::new(),
             use_http_201: false,

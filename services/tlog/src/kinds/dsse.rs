@@ -59,8 +59,11 @@ pub(super) fn canonicalize(spec: Spec) -> Result<CanonicalEntry, ApiError> {
             "spec.proposedContent.verifiers must list 1 to {MAX_VERIFIERS} keys or certificates"
         )));
     }
-    let envelope: Envelope = serde_json::from_str(envelope_text)
-        .map_err(|e| ApiError::invalid_entry(format!("spec.proposedContent.envelope is not a DSSE envelope: {e}")))?;
+    let envelope: Envelope = serde_json::from_str(envelope_text).map_err(|e| {
+        ApiError::invalid_entry(format!(
+            "spec.proposedContent.envelope is not a DSSE envelope: {e}"
+        ))
+    })?;
     let payload_b64 = required(&envelope.payload, "envelope.payload")?;
     let payload_type = required(&envelope.payload_type, "envelope.payloadType")?;
     let signatures = required(&envelope.signatures, "envelope.signatures")?;
@@ -83,7 +86,9 @@ pub(super) fn canonicalize(spec: Spec) -> Result<CanonicalEntry, ApiError> {
             .sig
             .as_deref()
             .filter(|sig| !sig.is_empty())
-            .ok_or_else(|| ApiError::invalid_entry(format!("envelope.signatures[{position}].sig is missing")))?;
+            .ok_or_else(|| {
+                ApiError::invalid_entry(format!("envelope.signatures[{position}].sig is missing"))
+            })?;
         let sig_bytes = decode_base64(sig_text, "envelope signature")?;
         let verifier = verifiers
             .iter()
@@ -113,7 +118,10 @@ pub(super) fn canonicalize(spec: Spec) -> Result<CanonicalEntry, ApiError> {
     });
 
     // Upstream prefixes DSSE key fingerprints with "sha256:", unlike hashedrekord's.
-    let mut search_keys = vec![format!("sha256:{payload_hash}"), format!("sha256:{envelope_hash}")];
+    let mut search_keys = vec![
+        format!("sha256:{payload_hash}"),
+        format!("sha256:{envelope_hash}"),
+    ];
     for (_, verifier) in &verified {
         search_keys.push(format!("sha256:{}", verifier.fingerprint()));
         search_keys.extend(verifier.san_search_keys());
@@ -123,5 +131,8 @@ pub(super) fn canonicalize(spec: Spec) -> Result<CanonicalEntry, ApiError> {
     }
     search_keys.sort();
     search_keys.dedup();
-    Ok(CanonicalEntry { body: to_jcs(&canonical)?, search_keys })
+    Ok(CanonicalEntry {
+        body: to_jcs(&canonical)?,
+        search_keys,
+    })
 }

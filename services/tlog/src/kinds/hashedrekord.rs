@@ -107,5 +107,8 @@ pub(super) fn canonicalize(spec: Spec) -> Result<CanonicalEntry, ApiError> {
         format!("{}:{}", algorithm.name(), value.to_lowercase()),
     ];
     search_keys.extend(verifier.san_search_keys());
-    Ok(CanonicalEntry { body: to_jcs(&canonical)?, search_keys })
+    Ok(CanonicalEntry {
+        body: to_jcs(&canonical)?,
+        search_keys,
+    })
 }

@@ -59,7 +59,9 @@ pub(super) fn canonicalize(spec: Spec) -> Result<CanonicalEntry, ApiError> {
         .filter(|algorithm| *algorithm == HashAlgorithm::Sha256)
         .ok_or_else(|| ApiError::invalid_entry("spec.content.hash.algorithm must be sha256"))?;
     if hash_value.len() != 64 || hex::decode(hash_value).is_err() {
-        return Err(ApiError::invalid_entry("spec.content.hash.value must be 64 hexadecimal characters"));
+        return Err(ApiError::invalid_entry(
+            "spec.content.hash.value must be 64 hexadecimal characters",
+        ));
     }
     if signatures.is_empty() || signatures.len() > MAX_SIGNATURES {
         return Err(ApiError::invalid_entry(format!(
@@ -69,8 +71,9 @@ pub(super) fn canonicalize(spec: Spec) -> Result<CanonicalEntry, ApiError> {
 
     // The payload and signatures are base64 of the base64 text found in the DSSE envelope.
     let payload_inner = decode_base64(payload_outer, "spec.content.envelope.payload")?;
-    let payload_inner = String::from_utf8(payload_inner)
-        .map_err(|_| ApiError::invalid_entry("spec.content.envelope.payload does not wrap base64 text"))?;
+    let payload_inner = String::from_utf8(payload_inner).map_err(|_| {
+        ApiError::invalid_entry("spec.content.envelope.payload does not wrap base64 text")
+    })?;
     let payload = decode_base64(&payload_inner, "the envelope payload")?;
     let message = pae(payload_type, &payload);
 
@@ -81,13 +84,14 @@ pub(super) fn canonicalize(spec: Spec) -> Result<CanonicalEntry, ApiError> {
         let sig_outer = required(&signature.sig, &format!("{field}.sig"))?;
         let key_text = required(&signature.public_key, &format!("{field}.publicKey"))?;
         let sig_inner = decode_base64(sig_outer, &format!("{field}.sig"))?;
-        let sig_inner = String::from_utf8(sig_inner)
-            .map_err(|_| ApiError::invalid_entry(format!("{field}.sig does not wrap base64 text")))?;
+        let sig_inner = String::from_utf8(sig_inner).map_err(|_| {
+            ApiError::invalid_entry(format!("{field}.sig does not wrap base64 text"))
+        })?;
         let sig_bytes = decode_base64(&sig_inner, &format!("{field}.sig"))?;
         let verifier = Verifier::from_base64_pem(key_text, &format!("{field}.publicKey"))?;
-        verifier
-            .verify_message(&message, &sig_bytes)
-            .map_err(|_| ApiError::invalid_entry(format!("{field} does not verify with its publicKey")))?;
+        verifier.verify_message(&message, &sig_bytes).map_err(|_| {
+            ApiError::invalid_entry(format!("{field} does not verify with its publicKey"))
+        })?;
         search_keys.push(verifier.fingerprint());
         search_keys.extend(verifier.san_search_keys());
 
@@ -118,5 +122,8 @@ pub(super) fn canonicalize(spec: Spec) -> Result<CanonicalEntry, ApiError> {
     }
     search_keys.sort();
     search_keys.dedup();
-    Ok(CanonicalEntry { body: to_jcs(&canonical)?, search_keys })
+    Ok(CanonicalEntry {
+        body: to_jcs(&canonical)?,
+        search_keys,
+    })
 }

@@ -13,7 +13,11 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 
 /// Entry kinds and versions this log accepts for submission.
-pub const SUPPORTED: &[(&str, &str)] = &[("hashedrekord", "0.0.1"), ("dsse", "0.0.1"), ("intoto", "0.0.2")];
+pub const SUPPORTED: &[(&str, &str)] = &[
+    ("hashedrekord", "0.0.1"),
+    ("dsse", "0.0.1"),
+    ("intoto", "0.0.2"),
+];
 
 /// A validated entry ready to append.
 #[derive(Debug, Clone)]
@@ -32,14 +36,21 @@ pub fn canonicalize(proposed: &serde_json::Value) -> Result<CanonicalEntry, ApiE
     let kind = object
         .get("kind")
         .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| ApiError::validation(crate::error::CODE_REQUIRED, "kind in body is required"))?;
+        .ok_or_else(|| {
+            ApiError::validation(crate::error::CODE_REQUIRED, "kind in body is required")
+        })?;
     let api_version = object
         .get("apiVersion")
         .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| ApiError::validation(crate::error::CODE_REQUIRED, "apiVersion in body is required"))?;
-    let spec = object
-        .get("spec")
-        .ok_or_else(|| ApiError::validation(crate::error::CODE_REQUIRED, "spec in body is required"))?;
+        .ok_or_else(|| {
+            ApiError::validation(
+                crate::error::CODE_REQUIRED,
+                "apiVersion in body is required",
+            )
+        })?;
+    let spec = object.get("spec").ok_or_else(|| {
+        ApiError::validation(crate::error::CODE_REQUIRED, "spec in body is required")
+    })?;
     match (kind, api_version) {
         ("hashedrekord", "0.0.1") => hashedrekord::canonicalize(parse_spec(spec)?),
         ("dsse", "0.0.1") => dsse::canonicalize(parse_spec(spec)?),
@@ -71,7 +82,8 @@ fn parse_spec<T: DeserializeOwned>(spec: &serde_json::Value) -> Result<T, ApiErr
 
 /// Serializes a canonical entry with RFC 8785 (JCS).
 fn to_jcs(value: &serde_json::Value) -> Result<Vec<u8>, ApiError> {
-    serde_jcs::to_vec(value).map_err(|error| ApiError::Internal(format!("JCS serialization failed: {error}")))
+    serde_jcs::to_vec(value)
+        .map_err(|error| ApiError::Internal(format!("JCS serialization failed: {error}")))
 }
 
 /// Returns the field or a 400 naming it.
@@ -95,7 +107,13 @@ fn decode_base64(value: &str, name: &str) -> Result<Vec<u8>, ApiError> {
 /// DSSE pre-authentication encoding (DSSE protocol v1):
 /// `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`, lengths in decimal ASCII.
 fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut encoded = format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len()).into_bytes();
+    let mut encoded = format!(
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        payload.len()
+    )
+    .into_bytes();
     encoded.extend_from_slice(payload);
     encoded
 }
@@ -106,12 +124,18 @@ fn in_toto_subject_keys(payload: &[u8]) -> Vec<String> {
         return Vec::new();
     };
     let mut keys = Vec::new();
-    let subjects = statement.get("subject").and_then(serde_json::Value::as_array);
+    let subjects = statement
+        .get("subject")
+        .and_then(serde_json::Value::as_array);
     for subject in subjects.into_iter().flatten() {
         let digests = subject.get("digest").and_then(serde_json::Value::as_object);
         for (algorithm, value) in digests.into_iter().flatten() {
             if let Some(value) = value.as_str() {
-                keys.push(format!("{}:{}", algorithm.to_lowercase(), value.to_lowercase()));
+                keys.push(format!(
+                    "{}:{}",
+                    algorithm.to_lowercase(),
+                    value.to_lowercase()
+                ));
             }
         }
     }

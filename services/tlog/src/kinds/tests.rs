@@ -4,9 +4,13 @@ use super::*;
 
 #[test]
 fn unknown_kind_is_rejected_with_supported_list() {
-    let error = canonicalize(&json!({"kind": "rpm", "apiVersion": "0.0.1", "spec": {}})).unwrap_err();
+    let error =
+        canonicalize(&json!({"kind": "rpm", "apiVersion": "0.0.1", "spec": {}})).unwrap_err();
     assert_eq!(error.status(), axum::http::StatusCode::BAD_REQUEST);
-    assert!(error.to_string().contains("'rpm' is not enabled"), "{error}");
+    assert!(
+        error.to_string().contains("'rpm' is not enabled"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -56,11 +60,21 @@ mod never_panics {
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
                 prop::collection::btree_map(
                     prop_oneof![
-                        Just("spec".to_owned()), Just("data".to_owned()), Just("hash".to_owned()),
-                        Just("signature".to_owned()), Just("publicKey".to_owned()), Just("content".to_owned()),
-                        Just("envelope".to_owned()), Just("proposedContent".to_owned()), Just("verifiers".to_owned()),
-                        Just("signatures".to_owned()), Just("sig".to_owned()), Just("payload".to_owned()),
-                        Just("payloadType".to_owned()), Just("algorithm".to_owned()), Just("value".to_owned()),
+                        Just("spec".to_owned()),
+                        Just("data".to_owned()),
+                        Just("hash".to_owned()),
+                        Just("signature".to_owned()),
+                        Just("publicKey".to_owned()),
+                        Just("content".to_owned()),
+                        Just("envelope".to_owned()),
+                        Just("proposedContent".to_owned()),
+                        Just("verifiers".to_owned()),
+                        Just("signatures".to_owned()),
+                        Just("sig".to_owned()),
+                        Just("payload".to_owned()),
+                        Just("payloadType".to_owned()),
+                        Just("algorithm".to_owned()),
+                        Just("value".to_owned()),
                     ],
                     inner,
                     0..5,
