@@ -377,7 +377,7 @@ mod tests {
                 .count(),
             3
         );
-        assert!(matches!(material.key, TsaSigningKey::P256(_)));
+        assert!(matches!(material.key, TsaSigningKey::P256(..)));
     }
 
     #[test]
