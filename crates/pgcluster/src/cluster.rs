@@ -180,15 +180,25 @@ impl Cluster {
         Ok(())
     }
 
-    /// Starts a detached shell that stops the server once this process is gone.
+    /// Starts a detached shell that stops this server once this process is gone.
+    ///
+    /// The watchdog is given the postmaster's PID now, rather than reading `postmaster.pid` when
+    /// it fires: by then a restarted stack may own the directory, and its new server must not be
+    /// stopped by the old watchdog.
     fn spawn_watchdog(&self, remove_on_exit: bool) -> Result<(), ClusterError> {
-        let pid_file = self.data_dir.join("postmaster.pid");
+        let postmaster = std::fs::read_to_string(self.data_dir.join("postmaster.pid"))
+            .ok()
+            .and_then(|contents| contents.lines().next().map(str::trim).map(str::to_owned))
+            .filter(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| ClusterError::Command {
+                command: "read postmaster.pid".to_owned(),
+                detail: "the started server wrote no PID".to_owned(),
+            })?;
         let cleanup = if remove_on_exit { "rm -rf \"$3\"" } else { ":" };
         let script = format!(
             "while kill -0 \"$1\" 2>/dev/null; do sleep 1; done; \
-             pm=$(head -n 1 \"$2\" 2>/dev/null); \
-             if [ -n \"$pm\" ]; then kill -INT \"$pm\" 2>/dev/null; \
-             while kill -0 \"$pm\" 2>/dev/null; do sleep 0.2; done; fi; {cleanup}"
+             if kill -0 \"$2\" 2>/dev/null; then kill -INT \"$2\" 2>/dev/null; \
+             while kill -0 \"$2\" 2>/dev/null; do sleep 0.2; done; fi; {cleanup}"
         );
         let mut command = Command::new("sh");
         command
@@ -196,7 +206,7 @@ impl Cluster {
             .arg(script)
             .arg("sigstack-pg-watchdog")
             .arg(std::process::id().to_string())
-            .arg(&pid_file)
+            .arg(&postmaster)
             .arg(&self.data_dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
