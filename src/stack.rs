@@ -244,21 +244,31 @@ pub async fn serve(dir: &Path, service: &str) -> anyhow::Result<()> {
     wait(&mut services).await
 }
 
+/// Loads a log's existing P-256 key. Unlike `init`, a service never creates one, because a new
+/// key would silently start a log with a different log ID.
+fn load_log_key(
+    dir: &Path,
+    key_file: &Path,
+    log: &str,
+) -> anyhow::Result<sigstack_keys::LogSigner> {
+    let key_path = dir.join(key_file);
+    anyhow::ensure!(
+        key_path.exists(),
+        "{log} key {} is missing; run `sigstack init --dir {}`",
+        key_path.display(),
+        dir.display()
+    );
+    let (signer, _) = sigstack_keys::load_or_create_p256(&key_path, &KeyPassword::from_env()?)?;
+    Ok(signer)
+}
+
 async fn start_tlog(
     dir: &Path,
     config: &Config,
     pool: sqlx::PgPool,
     services: &mut Services,
 ) -> anyhow::Result<String> {
-    let password = KeyPassword::from_env()?;
-    let key_path = dir.join(&config.tlog.key_file);
-    anyhow::ensure!(
-        key_path.exists(),
-        "transparency log key {} is missing; run `sigstack init --dir {}`",
-        key_path.display(),
-        dir.display()
-    );
-    let (signer, _) = sigstack_keys::load_or_create_p256(&key_path, &password)?;
+    let signer = load_log_key(dir, &config.tlog.key_file, "transparency log")?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let registry = prometheus::Registry::new();
     let tlog = Tlog::open(config.tlog.clone(), pool, signer, clock, &registry).await?;
@@ -277,15 +287,7 @@ async fn start_ctlog(
     pool: sqlx::PgPool,
     services: &mut Services,
 ) -> anyhow::Result<String> {
-    let password = KeyPassword::from_env()?;
-    let key_path = dir.join(&config.ctlog.key_file);
-    anyhow::ensure!(
-        key_path.exists(),
-        "CT log key {} is missing; run `sigstack init --dir {}`",
-        key_path.display(),
-        dir.display()
-    );
-    let (signer, _) = sigstack_keys::load_or_create_p256(&key_path, &password)?;
+    let signer = load_log_key(dir, &config.ctlog.key_file, "CT log")?;
     let roots = sigstack_ctlog::load_roots(dir, &config.ctlog)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let registry = prometheus::Registry::new();

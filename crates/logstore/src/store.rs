@@ -131,7 +131,26 @@ impl LogStore {
         &self.pool
     }
 
-    /// The latest committed signed tree head.
+    /// Adds the store's readiness checks to `report`: the database answers, and the latest
+    /// signed tree head (recorded under `head_check`) can be read.
+    pub async fn check_readiness(
+        &self,
+        report: &mut sigstack_server::ReadinessReport,
+        head_check: &'static str,
+    ) {
+        let database = sqlx::query("SELECT 1").execute(&self.pool).await;
+        report.check(
+            "database",
+            database.map(drop).map_err(|error| error.to_string()),
+        );
+        let head = self.head().await;
+        report.check(
+            head_check,
+            head.map(drop).map_err(|error| error.to_string()),
+        );
+    }
+
+    /// Reads the latest committed signed tree head.
     pub async fn head(&self) -> Result<SignedHead, StoreError> {
         let row =
             sqlx::query("SELECT tree_size, root_hash, signed_head FROM logs WHERE tree_id = $1")
@@ -145,7 +164,7 @@ impl LogStore {
         })
     }
 
-    /// Every signed tree head the log has committed, oldest first.
+    /// Reads every signed tree head the log has committed, oldest first.
     pub async fn signed_heads(&self) -> Result<Vec<SignedHead>, StoreError> {
         let rows = sqlx::query(
             "SELECT tree_size, root_hash, signed_head FROM signed_heads
@@ -221,7 +240,7 @@ impl LogStore {
             .collect()
     }
 
-    /// The inclusion proof of leaf `leaf_index` in the tree of `tree_size` leaves.
+    /// Computes the inclusion proof of leaf `leaf_index` in the tree of `tree_size` leaves.
     pub async fn inclusion_proof(
         &self,
         leaf_index: u64,
@@ -236,7 +255,7 @@ impl LogStore {
         )?)
     }
 
-    /// The consistency proof from tree size `old` to `new`.
+    /// Computes the consistency proof from tree size `old` to `new`.
     pub async fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
         let needed = sigstack_merkle::consistency_proof_nodes(old, new)?;
         let nodes = fetch_nodes(&self.pool, self.info.tree_id, &needed).await?;
@@ -245,7 +264,7 @@ impl LogStore {
         })?)
     }
 
-    /// The root hash of the tree of `tree_size` leaves, recomputed from stored nodes.
+    /// Recomputes the root hash of the tree of `tree_size` leaves from stored nodes.
     pub async fn root_at(&self, tree_size: u64) -> Result<Hash, StoreError> {
         let needed = sigstack_merkle::root_nodes(tree_size);
         let nodes = fetch_nodes(&self.pool, self.info.tree_id, &needed).await?;

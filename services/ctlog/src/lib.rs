@@ -141,11 +141,7 @@ impl CtLog {
 impl Readiness for CtLog {
     async fn check(&self) -> ReadinessReport {
         let mut report = ReadinessReport::default();
-        let database = sqlx::query("SELECT 1").execute(self.store.pool()).await;
-        report.check(
-            "database",
-            database.map(drop).map_err(|error| error.to_string()),
-        );
+        self.store.check_readiness(&mut report, "tree_head").await;
         let probe = self.signer.sign(b"readiness probe");
         report.check(
             "signer",
@@ -154,11 +150,6 @@ impl Readiness for CtLog {
             } else {
                 Ok(())
             },
-        );
-        let head = self.store.head().await;
-        report.check(
-            "tree_head",
-            head.map(drop).map_err(|error| error.to_string()),
         );
         report
     }

@@ -122,11 +122,7 @@ impl Tlog {
 impl Readiness for Tlog {
     async fn check(&self) -> ReadinessReport {
         let mut report = ReadinessReport::default();
-        let database = sqlx::query("SELECT 1").execute(self.store.pool()).await;
-        report.check(
-            "database",
-            database.map(drop).map_err(|error| error.to_string()),
-        );
+        self.store.check_readiness(&mut report, "checkpoint").await;
         let probe = self.signer.sign(b"readiness probe");
         report.check(
             "signer",
@@ -135,11 +131,6 @@ impl Readiness for Tlog {
             } else {
                 Ok(())
             },
-        );
-        let head = self.store.head().await;
-        report.check(
-            "checkpoint",
-            head.map(drop).map_err(|error| error.to_string()),
         );
         report
     }
