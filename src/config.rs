@@ -31,7 +31,7 @@ pub struct Config {
     pub idp: IdpConfig,
 }
 
-/// What the client trust files say about the deployment as a whole.
+/// Settings of the client trust files that apply to the whole deployment.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrustConfig {

@@ -29,8 +29,8 @@ pub async fn connect(url: &str, config: &DatabaseConfig) -> anyhow::Result<PgPoo
     let options = PgConnectOptions::from_str(url)
         .with_context(|| format!("invalid PostgreSQL URL {}", redact(url)))?
         // Every log lives in the same tables, keyed by tree_id. A cached generic plan cannot see
-        // that one tree_id matches nearly every row, and was measured scanning the whole tree on
-        // each batch; planning each statement with its parameters picks the narrow indexes.
+        // that one tree_id matches nearly every row, and it was measured scanning the whole tree
+        // on each batch. Planning each statement with its parameters picks the narrow indexes.
         .options([("plan_cache_mode", "force_custom_plan")]);
     let pool = PgPoolOptions::new()
         .max_connections(config.max_connections)

@@ -56,7 +56,7 @@ pub enum CheckpointError {
 }
 
 impl Checkpoint {
-    /// The signed text: origin, size and base64 root, each ending in a newline.
+    /// Formats the signed text: origin, size and base64 root, each ending in a newline.
     pub fn body(&self) -> String {
         format!(
             "{}\n{}\n{}\n",
@@ -168,7 +168,7 @@ impl SignedCheckpoint {
         })
     }
 
-    /// The exact text the signatures cover.
+    /// Rebuilds the exact text the signatures cover.
     pub fn signed_text(&self) -> String {
         let mut text = self.checkpoint.body();
         for extension in &self.extensions {

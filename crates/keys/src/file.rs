@@ -63,7 +63,7 @@ pub fn write_pkcs8_pem(path: &Path, der: &[u8], password: &KeyPassword) -> Resul
 }
 
 /// Reads a PKCS#8 PEM key file and returns the DER `PrivateKeyInfo`, decrypting it when the file
-/// holds an `ENCRYPTED PRIVATE KEY`.
+/// contains an `ENCRYPTED PRIVATE KEY`.
 pub fn read_pkcs8_pem(path: &Path, password: &KeyPassword) -> Result<SecretDocument, KeyError> {
     let pem = Zeroizing::new(
         std::fs::read_to_string(path).map_err(|source| KeyError::Read {

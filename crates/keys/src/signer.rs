@@ -7,8 +7,8 @@ use sha2::{Digest, Sha256};
 /// An ECDSA P-256 signing key for a transparency or CT log. Clients accept only ECDSA P-256
 /// with SHA-256 for Rekor v1 signed entry timestamps and for RFC 6962 SCTs.
 ///
-/// Signing runs on aws-lc-rs, several times faster than the RustCrypto curve, because a log
-/// signs at least once per entry; the RustCrypto key serves the public-key encodings.
+/// A log signs at least once per entry, so signing runs on aws-lc-rs, several times faster than
+/// the RustCrypto curve. The RustCrypto key provides the public-key encodings.
 /// Signatures are randomized (not RFC 6979), so signing one message twice gives two valid,
 /// different signatures.
 #[derive(Clone)]
@@ -57,7 +57,7 @@ impl LogSigner {
         })
     }
 
-    /// Decodes a DER PKCS#8 `PrivateKeyInfo` that holds a P-256 key.
+    /// Decodes a DER PKCS#8 `PrivateKeyInfo` that contains a P-256 key.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, String> {
         let key = SigningKey::from_pkcs8_der(der)
             .map_err(|error| format!("not an ECDSA P-256 PKCS#8 key: {error}"))?;
@@ -83,7 +83,7 @@ impl LogSigner {
         self.key.verifying_key()
     }
 
-    /// The DER SubjectPublicKeyInfo of the public key.
+    /// Returns the DER SubjectPublicKeyInfo of the public key.
     pub fn spki_der(&self) -> &[u8] {
         &self.spki_der
     }
@@ -93,7 +93,7 @@ impl LogSigner {
         self.key_id
     }
 
-    /// The public key as a `PUBLIC KEY` PEM block with LF line endings.
+    /// Encodes the public key as a `PUBLIC KEY` PEM block with LF line endings.
     pub fn public_key_pem(&self) -> String {
         self.key
             .verifying_key()

@@ -60,7 +60,7 @@ impl NodeId {
         Self { level, index }
     }
 
-    /// The first leaf under this node.
+    /// Returns the index of the first leaf under this node.
     pub const fn start(self) -> u64 {
         self.index << self.level
     }

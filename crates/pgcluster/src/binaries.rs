@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Finds the directory that holds `initdb`, `postgres` and `pg_ctl`: `SIGSTACK_PG_BIN` when set,
+/// Finds the directory that contains `initdb`, `postgres` and `pg_ctl`: `SIGSTACK_PG_BIN` when set,
 /// else `pg_config --bindir`, else the newest `/usr/lib/postgresql/<version>/bin` (Debian's
 /// layout, where the server binaries are not on `PATH`).
 pub(crate) fn find_bin_dir() -> Option<PathBuf> {
@@ -28,7 +28,7 @@ pub(crate) fn find_bin_dir() -> Option<PathBuf> {
     dir.join("postgres").exists().then_some(dir)
 }
 
-/// The user and group ids of an unprivileged account to run PostgreSQL as, read from
+/// Looks up the user and group ids of an unprivileged account to run PostgreSQL as, read from
 /// `/etc/passwd`: `postgres` if present, else `nobody`.
 pub(crate) fn unprivileged_account() -> Option<(u32, u32)> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;

@@ -88,12 +88,12 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// A URL for the `sigstack` database, over TCP on 127.0.0.1.
+    /// Returns the URL of the `sigstack` database, over TCP on 127.0.0.1.
     pub fn url(&self) -> String {
         self.database_url(DATABASE_NAME)
     }
 
-    /// A URL for another database in this cluster.
+    /// Returns the URL of another database in this cluster.
     pub fn database_url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }

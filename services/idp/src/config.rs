@@ -91,7 +91,7 @@ impl IdpConfig {
         Ok(())
     }
 
-    /// The issuer string: the public URL without a trailing slash.
+    /// Returns the issuer string: the public URL without a trailing slash.
     pub fn issuer(&self) -> String {
         self.public_url.as_str().trim_end_matches('/').to_owned()
     }

@@ -54,7 +54,7 @@ impl TokenSigner {
         ))
     }
 
-    /// The public key as a JWK (RFC 7517, RFC 7518 §6.2).
+    /// Encodes the public key as a JWK (RFC 7517, RFC 7518 §6.2).
     pub fn jwk(&self) -> serde_json::Value {
         let point = self.signer.verifying_key().to_encoded_point(false);
         let x = point

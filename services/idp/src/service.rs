@@ -154,7 +154,7 @@ async fn jwks(State(provider): State<Arc<IdentityProvider>>) -> Response {
     axum::Json(serde_json::json!({ "keys": [provider.signer.jwk()] })).into_response()
 }
 
-/// An OAuth 2.0 error response (RFC 6749 §5.2).
+/// Builds an OAuth 2.0 error response (RFC 6749 §5.2).
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     tracing::debug!(error, description, "token request rejected");
     (
@@ -164,7 +164,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
-/// The `client_credentials` grant (RFC 6749 §4.4), with client authentication by HTTP Basic or
+/// Handles the `client_credentials` grant (RFC 6749 §4.4), with client authentication by HTTP Basic or
 /// by `client_id` and `client_secret` form fields (RFC 6749 §2.3.1).
 async fn token(
     State(provider): State<Arc<IdentityProvider>>,

@@ -56,7 +56,7 @@ impl TlogConfig {
         Ok(())
     }
 
-    /// The host of the public URL: checkpoint origin prefix and signature-line name. sigstore-js
+    /// Returns the host of the public URL: checkpoint origin prefix and signature-line name. sigstore-js
     /// requires the name to be a substring of the log's URL in the trusted root.
     pub fn public_host(&self) -> String {
         self.public_url.host_str().unwrap_or("localhost").to_owned()

@@ -8,7 +8,7 @@ use sigstack_logstore::Hash;
 
 use crate::error::ApiError;
 
-/// An entry ID: the tree ID as 16 hex digits followed by the 64-hex leaf hash (the UUID).
+/// Formats an entry ID: the tree ID as 16 hex digits followed by the 64-hex leaf hash (the UUID).
 pub fn entry_id(tree_id: i64, leaf_hash: &Hash) -> String {
     format!("{tree_id:016x}{}", hex::encode(leaf_hash))
 }
@@ -61,7 +61,7 @@ pub fn log_entry(parts: &EntryParts<'_>, signer: &LogSigner) -> Result<(String, 
     Ok((id, Value::Object(object)))
 }
 
-/// The signed entry timestamp: ECDSA P-256 over SHA-256 of the RFC 8785 serialization of
+/// Signs the entry timestamp: ECDSA P-256 over SHA-256 of the RFC 8785 serialization of
 /// `{"body", "integratedTime", "logID", "logIndex"}`, base64-encoded.
 fn signed_entry_timestamp(
     body: &str,
