@@ -259,13 +259,24 @@ pub fn random_serial(rng: &mut dyn RngCore) -> [u8; SERIAL_NUMBER_BYTES] {
     bytes
 }
 
-/// notBefore = now, notAfter = now + lifetime, in whole seconds.
+/// How far notBefore lies before the moment of issuance.
+///
+/// gitsign accepts an RFC 3161 timestamp only when `genTime - accuracy > notBefore`. The TSA's
+/// genTime is in whole seconds with an accuracy of one second, so without backdating a commit
+/// signed within two seconds of issuance, which is the normal case on a local network, fails
+/// with "timestamp authority verification failed". Five seconds also covers a small clock
+/// difference between the CA and TSA hosts. The lifetime still counts from notBefore.
+pub const LEAF_BACKDATE: Duration = Duration::from_secs(5);
+
+/// notBefore = now - [`LEAF_BACKDATE`], notAfter = notBefore + lifetime, in whole seconds.
 fn validity(now: SystemTime, lifetime: Duration) -> Result<Validity, der::Error> {
     let seconds = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|since| since.as_secs())
         .unwrap_or(0);
-    let not_before = SystemTime::UNIX_EPOCH + Duration::from_secs(seconds);
+    let not_before = (SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+        .checked_sub(LEAF_BACKDATE)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     Ok(Validity {
         not_before: certificate_time(not_before)?,
         not_after: certificate_time(not_before + lifetime)?,
@@ -412,5 +423,15 @@ mod tests {
                 .expect("der");
             assert_eq!(encoded.len(), 2 + SERIAL_NUMBER_BYTES);
         }
+    }
+
+    #[test]
+    fn validity_is_backdated_and_keeps_its_lifetime() {
+        let issued = SystemTime::UNIX_EPOCH + Duration::from_millis(1_796_426_741_900);
+        let validity = validity(issued, Duration::from_secs(600)).expect("validity");
+        let not_before = validity.not_before.to_unix_duration().as_secs();
+        let not_after = validity.not_after.to_unix_duration().as_secs();
+        assert_eq!(not_before, 1_796_426_741 - LEAF_BACKDATE.as_secs());
+        assert_eq!(not_after - not_before, 600);
     }
 }
