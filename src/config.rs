@@ -77,11 +77,28 @@ impl Config {
                 dir.display()
             )
         })?;
-        let mut value: toml::Table = toml::from_str(&text)
+        let table: toml::Table = toml::from_str(&text)
             .with_context(|| format!("{} is not valid TOML", path.display()))?;
-        apply_env_overrides(&mut value, std::env::vars())?;
-        let config: Config = Config::deserialize(value)
-            .with_context(|| format!("invalid configuration in {}", path.display()))?;
+        let mut config = Self::from_table(table, &path, std::env::vars())?;
+        config.trust_development_idp()?;
+        Ok(config)
+    }
+
+    /// Applies the environment overrides in `vars` to `table` and validates the result. `path`
+    /// names the file in error messages, together with the variables that changed it.
+    fn from_table(
+        mut table: toml::Table,
+        path: &Path,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let overrides = apply_env_overrides(&mut table, vars)?;
+        let source = if overrides.is_empty() {
+            path.display().to_string()
+        } else {
+            format!("{} with {}", path.display(), overrides.join(", "))
+        };
+        let config: Config = Config::deserialize(table)
+            .with_context(|| format!("invalid configuration in {source}"))?;
         config.tlog.validate().map_err(anyhow::Error::msg)?;
         config.idp.validate().map_err(anyhow::Error::msg)?;
         config.ctlog.validate().map_err(anyhow::Error::msg)?;
@@ -89,26 +106,38 @@ impl Config {
         Ok(config)
     }
 
-    /// Writes the default configuration, documented, to `dir/sigstack.toml`.
+    /// Makes the CA accept tokens of the enabled identity provider as an email issuer, under the
+    /// provider's current public URL. Without this, changing `[idp] public_url` after `init`
+    /// would leave the CA trusting only the old issuer.
+    fn trust_development_idp(&mut self) -> anyhow::Result<()> {
+        if !self.idp.enabled || self.ca.oidc.issuers.contains_key(&self.idp.issuer()) {
+            return Ok(());
+        }
+        let issuer: sigstack_ca::IssuerConfig = toml::from_str("type = \"email\"")
+            .context("failed to build the identity provider's issuer entry")?;
+        self.ca.oidc.issuers.insert(self.idp.issuer(), issuer);
+        Ok(())
+    }
+
+    /// Writes the default configuration, documented, to `dir/sigstack.toml`. Environment
+    /// overrides set now are written into the file, so later commands need not repeat them.
     pub fn write_default(dir: &Path) -> anyhow::Result<PathBuf> {
         let path = dir.join(CONFIG_FILE);
         // A new data directory is for trying the stack out, so the development identity
         // provider is on; a hand-written production configuration leaves it off.
-        let mut config = Config::default();
-        config.idp.enabled = true;
-        let idp_issuer: sigstack_ca::IssuerConfig = toml::from_str("type = \"email\"")
-            .context("failed to build the identity provider's issuer entry")?;
-        config
-            .ca
-            .oidc
-            .issuers
-            .insert(config.idp.issuer(), idp_issuer);
+        let mut defaults = Config::default();
+        defaults.idp.enabled = true;
+        let table = toml::Table::try_from(&defaults)
+            .context("failed to encode the default configuration")?;
+        let mut config = Self::from_table(table, &path, std::env::vars())?;
+        config.trust_development_idp()?;
         let body = toml::to_string_pretty(&config)
             .context("failed to encode the default configuration")?;
         let text = format!(
             "# sigstack configuration. Every key may be overridden by an environment variable\n\
              # SIGSTACK_<SECTION>__<KEY>, for example SIGSTACK_TLOG__PUBLIC_URL.\n\
-             # public_url values go into the trust root: set them to the URLs clients will use.\n\n{body}"
+             # public_url values go into the trust root: set them to the URLs clients will use.\n\
+             # While [idp] is enabled, the CA also trusts it as an email issuer at its public_url.\n\n{body}"
         );
         std::fs::write(&path, text)
             .with_context(|| format!("failed to write {}", path.display()))?;
@@ -118,10 +147,12 @@ impl Config {
 
 /// Applies `SIGSTACK_<SECTION>__<KEY>=value` variables. A value is read as a TOML literal when it
 /// parses as one (numbers, booleans) and as a string otherwise.
+/// Returns the names of the variables applied.
 fn apply_env_overrides(
     table: &mut toml::Table,
     vars: impl Iterator<Item = (String, String)>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
+    let mut applied = Vec::new();
     for (name, raw) in vars {
         let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
             continue;
@@ -142,8 +173,10 @@ fn apply_env_overrides(
             .as_table_mut()
             .with_context(|| format!("{name}: [{section}] in the configuration is not a table"))?;
         section_table.insert(key, parsed);
+        applied.push(name);
     }
-    Ok(())
+    applied.sort();
+    Ok(applied)
 }
 
 #[cfg(test)]
@@ -171,6 +204,55 @@ mod tests {
             config.tlog.public_url.as_str(),
             "https://rekor.example.com/"
         );
+    }
+
+    #[test]
+    fn override_errors_name_the_variable() {
+        let vars = vec![(
+            "SIGSTACK_TLOG__PUBLICURL".to_owned(),
+            "https://rekor.example.com".to_owned(),
+        )];
+        let error = Config::from_table(
+            toml::Table::new(),
+            Path::new("sigstack.toml"),
+            vars.into_iter(),
+        )
+        .expect_err("unknown key");
+        let message = format!("{error:#}");
+        assert!(message.contains("SIGSTACK_TLOG__PUBLICURL"), "{message}");
+        assert!(message.contains("publicurl"), "{message}");
+    }
+
+    #[test]
+    fn enabled_idp_is_trusted_at_its_current_url() {
+        let vars = vec![
+            ("SIGSTACK_IDP__ENABLED".to_owned(), "true".to_owned()),
+            (
+                "SIGSTACK_IDP__PUBLIC_URL".to_owned(),
+                "http://idp.internal:5556".to_owned(),
+            ),
+        ];
+        let mut config = Config::from_table(
+            toml::Table::new(),
+            Path::new("sigstack.toml"),
+            vars.into_iter(),
+        )
+        .expect("valid config");
+        config.trust_development_idp().expect("issuer added");
+        assert!(
+            config
+                .ca
+                .oidc
+                .issuers
+                .contains_key("http://idp.internal:5556")
+        );
+    }
+
+    #[test]
+    fn disabled_idp_is_not_trusted() {
+        let mut config = Config::default();
+        config.trust_development_idp().expect("nothing to add");
+        assert!(config.ca.oidc.issuers.is_empty());
     }
 
     #[test]

@@ -50,7 +50,7 @@ fn key_password() -> anyhow::Result<KeyPassword> {
     let password = KeyPassword::from_env()?;
     if !password.is_set() {
         tracing::warn!(
-            "keys are stored unencrypted: set SIGSTACK_KEY_PASSWORD or SIGSTACK_KEY_PASSWORD_FILE to encrypt them"
+            "no key password in SIGSTACK_KEY_PASSWORD or SIGSTACK_KEY_PASSWORD_FILE: new keys are written unencrypted, and encrypted keys cannot be read (docs/operations.md explains how to encrypt existing keys)"
         );
     }
     Ok(password)
@@ -154,58 +154,49 @@ fn print_banner(
     }
     println!("  trust files:            {}", trust.display());
     println!();
-    println!("Get a token (valid 10 minutes):");
+    let issuer = config.idp.issuer();
+    let trust = trust.display();
+    let root = root.display();
+    println!("Get a token (valid 10 minutes). cosign reads --identity-token as a file name:");
     println!(
         "  export SIGSTORE_ID_TOKEN=$(sigstack token --dir {} --subject alice@example.com | tail -n 1)",
         dir.display()
     );
+    println!("  printf '%s' \"$SIGSTORE_ID_TOKEN\" > token");
     println!();
     println!("sigstore-python:");
     println!(
-        "  sigstore --trust-config {}/trust_config.json sign --identity-token \"$SIGSTORE_ID_TOKEN\" FILE",
-        trust.display()
+        "  sigstore --trust-config {trust}/trust_config.json sign --identity-token \"$SIGSTORE_ID_TOKEN\" FILE"
     );
     println!(
-        "  sigstore --trust-config {}/trust_config.json verify identity --cert-identity alice@example.com --cert-oidc-issuer {} FILE",
-        trust.display(),
-        config.idp.issuer()
+        "  sigstore --trust-config {trust}/trust_config.json verify identity --cert-identity alice@example.com --cert-oidc-issuer {issuer} FILE"
     );
-    println!(
-        "  sigstore --instance {mirror} trust-instance {}",
-        root.display()
-    );
+    println!("  sigstore --instance {mirror} trust-instance {root}");
     println!("cosign v3:");
     println!(
-        "  cosign sign-blob --signing-config {}/signing_config.v0.2.json --trusted-root {}/trusted_root.json --identity-token \"$SIGSTORE_ID_TOKEN\" --bundle FILE.sigstore.json FILE",
-        trust.display(),
-        trust.display()
+        "  cosign sign-blob --yes --signing-config {trust}/signing_config.v0.2.json --trusted-root {trust}/trusted_root.json --identity-token token --bundle FILE.sigstore.json FILE"
     );
     println!(
-        "  cosign verify-blob --trusted-root {}/trusted_root.json --bundle FILE.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer {} FILE",
-        trust.display(),
-        config.idp.issuer()
+        "  cosign verify-blob --trusted-root {trust}/trusted_root.json --bundle FILE.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer {issuer} FILE"
     );
     println!("cosign v2:");
+    println!("  cosign initialize --mirror {mirror} --root {root}");
     println!(
-        "  cosign initialize --mirror {mirror} --root {}",
-        root.display()
+        "  cosign sign-blob --yes --new-bundle-format --fulcio-url {ca} --rekor-url {tlog} --timestamp-server-url {tsa} --identity-token token --bundle FILE.sigstore.json FILE"
     );
     println!(
-        "  cosign sign-blob --fulcio-url {ca} --rekor-url {tlog} --timestamp-server-url {tsa} --identity-token \"$SIGSTORE_ID_TOKEN\" --bundle FILE.bundle FILE"
+        "  cosign verify-blob --new-bundle-format --bundle FILE.sigstore.json --certificate-identity alice@example.com --certificate-oidc-issuer {issuer} FILE"
     );
-    println!("sigstore-js:");
+    println!("sigstore-js (STATEMENT.json is an in-toto statement):");
     println!(
-        "  CI=true npx @sigstore/cli attest --fulcio-url {ca} --rekor-url {tlog} --tsa-server-url {} PREDICATE.json",
+        "  CI=true sigstore attest --fulcio-url {ca} --rekor-url {tlog} --tsa-server-url {} -o FILE.sigstore.json STATEMENT.json",
         config.tsa.public_url.as_str().trim_end_matches('/')
     );
     println!(
-        "  npx @sigstore/cli verify --tuf-mirror-url {mirror} --tuf-root-path {} BUNDLE",
-        root.display()
+        "  sigstore verify --tuf-mirror-url {mirror} --tuf-root-path {root} --certificate-identity-email alice@example.com --certificate-issuer {issuer} FILE.sigstore.json"
     );
-    println!("gitsign:");
     println!(
-        "  git config gitsign.fulcio {ca}; git config gitsign.rekor {tlog}; git config gitsign.issuer {}",
-        config.idp.issuer()
+        "gitsign: needs the files of `sigstack trust export` and `gitsign initialize`; see docs/clients/gitsign.md."
     );
     println!("Press Ctrl-C to stop.");
 }

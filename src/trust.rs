@@ -22,7 +22,7 @@ pub fn inputs(dir: &Path, config: &Config, password: &KeyPassword) -> anyhow::Re
         Ok(LogInput {
             url,
             spki_der: signer.spki_der().to_vec(),
-            valid_from: key_created(&path)?,
+            valid_from: key_valid_from(&path)?,
         })
     };
     let chain = |file: &Path| -> anyhow::Result<Vec<Vec<u8>>> {
@@ -62,19 +62,67 @@ fn trim(url: &str) -> String {
     url.trim_end_matches('/').to_owned()
 }
 
-/// Returns the start of a log key's validity: the key file's modification time. `init` sets it
-/// when it creates the key and nothing changes it later, so the trust root stays the same from one
-/// start to the next.
-fn key_created(path: &Path) -> anyhow::Result<SystemTime> {
-    let modified = std::fs::metadata(path)
+/// Returns the start of a log key's validity, which the trust root publishes as the log's
+/// `validFor.start`.
+///
+/// Verifiers reject an entry whose integrated time lies before that start, so it must never move
+/// later. It is recorded once in `<key file>.valid-from` (RFC 3339) and read from there after. The
+/// first value is the key file's modification time, which `init` sets when it creates the key.
+/// A copy without timestamps (`cp -r`, a Kubernetes secret) resets that time, but the record
+/// travels with the key.
+fn key_valid_from(key_path: &Path) -> anyhow::Result<SystemTime> {
+    let record = valid_from_record(key_path);
+    match std::fs::read_to_string(&record) {
+        Ok(text) => {
+            return sigstack_trust::parse_rfc3339(&text).with_context(|| {
+                format!(
+                    "{} does not hold an RFC 3339 time (such as 2026-01-01T00:00:00Z): {:?}",
+                    record.display(),
+                    text.trim()
+                )
+            });
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            return Err(error).with_context(|| format!("failed to read {}", record.display()));
+        }
+    }
+
+    let modified = std::fs::metadata(key_path)
         .and_then(|meta| meta.modified())
-        .with_context(|| format!("failed to read the modification time of {}", path.display()))?;
+        .with_context(|| {
+            format!(
+                "failed to read the modification time of {}",
+                key_path.display()
+            )
+        })?;
     // Round down to whole seconds, as the trust root carries RFC 3339 seconds.
     let seconds = modified
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    Ok(SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+    let valid_from = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+
+    // A read-only key directory (a mounted secret) cannot take the record. The start then
+    // follows the file's time, so the operator is told how to pin it.
+    let text = format!("{}\n", sigstack_trust::rfc3339_seconds(valid_from));
+    if let Err(error) = std::fs::write(&record, text) {
+        tracing::warn!(
+            record = %record.display(),
+            %error,
+            "could not record the log key's validity start; write the key's creation time there \
+             in RFC 3339, or the trust root will move it whenever the key file's time changes"
+        );
+    }
+    Ok(valid_from)
+}
+
+/// Returns the path of the file that pins a log key's validity start: the key path plus
+/// `.valid-from`.
+fn valid_from_record(key_path: &Path) -> PathBuf {
+    let mut name = key_path.as_os_str().to_owned();
+    name.push(".valid-from");
+    PathBuf::from(name)
 }
 
 /// Writes the trust files and publishes them as TUF targets; both steps change nothing when the

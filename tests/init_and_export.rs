@@ -14,6 +14,22 @@ fn sigstack(args: &[&str], dir: &Path) -> std::process::Output {
         .expect("run sigstack")
 }
 
+/// Runs `sigstack trust export` of the data directory DATA into ARCHIVE and checks it succeeded.
+fn trust_export(data: &Path, archive: &Path) {
+    let output = Command::new(env!("CARGO_BIN_EXE_sigstack"))
+        .args(["trust", "export", "--dir"])
+        .arg(data)
+        .arg("--out")
+        .arg(archive)
+        .output()
+        .expect("run sigstack trust export");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
@@ -69,18 +85,7 @@ fn trust_export_holds_what_verifiers_need() {
     let archive = dir.path().join("trust.tar.gz");
     let data = dir.path().join("data");
     assert!(sigstack(&["init"], &data).status.success());
-    let output = Command::new(env!("CARGO_BIN_EXE_sigstack"))
-        .args(["trust", "export", "--dir"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&archive)
-        .output()
-        .expect("run sigstack trust export");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    trust_export(&data, &archive);
     let listing = Command::new("tar")
         .arg("-tzf")
         .arg(&archive)
@@ -115,4 +120,48 @@ fn trust_export_holds_what_verifiers_need() {
             "private key {private} was exported"
         );
     }
+}
+
+/// The log's `validFor.start` in a trusted_root.json.
+fn log_valid_from(trusted_root: &Path) -> String {
+    let root: serde_json::Value = serde_json::from_str(&read(trusted_root)).expect("trusted root");
+    root["tlogs"][0]["publicKey"]["validFor"]["start"]
+        .as_str()
+        .expect("tlogs[0] validFor.start")
+        .to_owned()
+}
+
+#[test]
+fn log_validity_start_survives_key_copy() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let data = dir.path().join("data");
+    assert!(sigstack(&["init"], &data).status.success());
+    let start = log_valid_from(&data.join("trust/trusted_root.json"));
+    let record = read(&data.join("keys/tlog.pem.valid-from"));
+    assert_eq!(record.trim(), start);
+
+    // What `cp -r` or a mounted secret does: the key file gets a new modification time.
+    let touched = Command::new("touch")
+        .args(["-d", "2030-01-01T00:00:00Z"])
+        .arg(data.join("keys/tlog.pem"))
+        .status()
+        .expect("touch");
+    assert!(touched.success());
+
+    let archive = dir.path().join("trust.tar.gz");
+    trust_export(&data, &archive);
+    let unpacked = dir.path().join("unpacked");
+    std::fs::create_dir(&unpacked).expect("create directory");
+    let untar = Command::new("tar")
+        .arg("-xzf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&unpacked)
+        .status()
+        .expect("tar");
+    assert!(untar.success());
+    assert_eq!(
+        log_valid_from(&unpacked.join("sigstack-trust/trust/trusted_root.json")),
+        start
+    );
 }

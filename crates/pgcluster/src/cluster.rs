@@ -56,7 +56,12 @@ impl Cluster {
         } else {
             None
         };
-        let data_dir = dir.to_path_buf();
+        // pg_ctl runs with the data directory as its working directory, where a relative -D, -k
+        // or -l path would point somewhere else.
+        let data_dir = std::path::absolute(dir).map_err(|source| ClusterError::Directory {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let directory_error = |source| ClusterError::Directory {
             path: data_dir.clone(),
             source,

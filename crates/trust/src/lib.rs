@@ -30,7 +30,7 @@ pub use inputs::{
 };
 pub use render::{
     CLIENT_TRUST_CONFIG_MEDIA_TYPE, SIGNING_CONFIG_MEDIA_TYPE, TRUSTED_ROOT_MEDIA_TYPE, TrustFiles,
-    render, rfc3339_seconds,
+    parse_rfc3339, render, rfc3339_seconds,
 };
 
 use std::path::PathBuf;

@@ -150,6 +150,13 @@ fn to_json(name: &'static str, value: &impl Serialize) -> Result<String, TrustEr
     Ok(text)
 }
 
+/// Parses the RFC 3339 form that [`rfc3339_seconds`] writes (any offset and fraction are accepted).
+pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
+    let parsed =
+        OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339).ok()?;
+    Some(SystemTime::from(parsed))
+}
+
 /// Formats a time as RFC 3339 in UTC with whole seconds (`2026-01-01T00:00:00Z`), rounding
 /// down so that a validity period never starts after the instant it was given. TUF metadata
 /// uses the same form for `expires`.
