@@ -3,6 +3,7 @@
 
 mod config;
 mod database;
+mod keys;
 mod stack;
 mod trust;
 
@@ -62,6 +63,11 @@ enum Command {
         #[command(subcommand)]
         command: TrustCommand,
     },
+    /// Private key files.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Exit 0 when a GET of a URL returns a 2xx status within 5 seconds (container health checks).
     Probe {
         /// URL to GET, for example http://127.0.0.1:3000/readyz.
@@ -88,6 +94,20 @@ enum Service {
     Tuf,
     /// The development OpenID Connect identity provider.
     Idp,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Re-encrypt every private key from SIGSTACK_OLD_KEY_PASSWORD (unset: unencrypted) to
+    /// SIGSTACK_KEY_PASSWORD. Stop the services first and start them with the new password.
+    ChangePassword {
+        /// Data directory.
+        #[arg(long, default_value = "./sigstack-data")]
+        dir: PathBuf,
+        /// Store the keys without a password instead of under SIGSTACK_KEY_PASSWORD.
+        #[arg(long)]
+        unencrypted: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,6 +201,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
         } => {
             let path = trust::export(&dir, &out)?;
             println!("wrote {}", path.display());
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::ChangePassword { dir, unencrypted },
+        } => {
+            let rewritten = keys::change_password(&dir, unencrypted)?;
+            println!(
+                "rewrote {rewritten} key files in {}",
+                dir.join("keys").display()
+            );
             Ok(())
         }
         Command::Token { dir, subject } => stack::token(&dir, &subject),

@@ -102,6 +102,60 @@ pub fn read_pkcs8_pem(path: &Path, password: &KeyPassword) -> Result<SecretDocum
     }
 }
 
+/// Returns whether `path` contains a PKCS#8 private key in PEM, encrypted or not, judged by its
+/// first line. Chains and public keys in the same directory return false.
+pub fn is_pkcs8_pem(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let first = text.lines().next().unwrap_or_default().trim();
+    first == format!("-----BEGIN {PLAIN_LABEL}-----")
+        || first == format!("-----BEGIN {ENCRYPTED_LABEL}-----")
+}
+
+/// Replaces the key file at `path` with the same key (`der`) under `password`, keeping its
+/// owner and modification time. The new file is written next to it and renamed over it, so a crash
+/// leaves either the old file or the new one.
+pub fn rewrite_pkcs8_pem(path: &Path, der: &[u8], password: &KeyPassword) -> Result<(), KeyError> {
+    let write_error = |source| KeyError::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let metadata = std::fs::metadata(path).map_err(write_error)?;
+    let modified = metadata.modified().map_err(write_error)?;
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".new");
+    let temporary = std::path::PathBuf::from(temporary);
+
+    // A leftover from an interrupted run contains no key that the original file lacks.
+    match std::fs::remove_file(&temporary) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(write_error(error)),
+    }
+    write_pkcs8_pem(&temporary, der, password)?;
+    std::fs::File::options()
+        .write(true)
+        .open(&temporary)
+        .and_then(|file| file.set_modified(modified))
+        .map_err(write_error)?;
+    // The services may run as another user than this command (root in a container, say).
+    std::os::unix::fs::chown(
+        &temporary,
+        Some(std::os::unix::fs::MetadataExt::uid(&metadata)),
+        Some(std::os::unix::fs::MetadataExt::gid(&metadata)),
+    )
+    .map_err(write_error)?;
+
+    std::fs::rename(&temporary, path).map_err(write_error)?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent)
+            .and_then(|directory| directory.sync_all())
+            .map_err(write_error)?;
+    }
+    Ok(())
+}
+
 /// Loads the ECDSA P-256 key at `path`, creating it first when the file does not exist.
 /// Returns the signer and whether the key was created by this call.
 pub fn load_or_create_p256(
@@ -182,6 +236,45 @@ mod tests {
             matches!(error, KeyError::Write { .. } | KeyError::Format { .. }),
             "{error}"
         );
+    }
+
+    #[test]
+    fn rewrite_changes_password_and_keeps_key() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("log.pem");
+        let (first, _) = load_or_create_p256(&path, &KeyPassword::none()).expect("create");
+        let before = std::fs::metadata(&path)
+            .expect("metadata")
+            .modified()
+            .expect("mtime");
+        assert!(is_pkcs8_pem(&path));
+
+        let der = read_pkcs8_pem(&path, &KeyPassword::none()).expect("read");
+        let password = KeyPassword::new("new password");
+        rewrite_pkcs8_pem(&path, der.as_bytes(), &password).expect("rewrite");
+
+        let (second, created) = load_or_create_p256(&path, &password).expect("reload");
+        assert!(!created);
+        assert_eq!(first.spki_der(), second.spki_der());
+        let after = std::fs::metadata(&path)
+            .expect("metadata")
+            .modified()
+            .expect("mtime");
+        assert_eq!(before, after);
+        let plain = load_or_create_p256(&path, &KeyPassword::none()).unwrap_err();
+        assert!(matches!(plain, KeyError::PasswordMissing { .. }), "{plain}");
+    }
+
+    #[test]
+    fn chains_are_not_keys() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("chain.pem");
+        std::fs::write(
+            &path,
+            "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+        )
+        .expect("write");
+        assert!(!is_pkcs8_pem(&path));
     }
 
     #[test]

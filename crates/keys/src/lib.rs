@@ -11,7 +11,9 @@ mod file;
 mod password;
 mod signer;
 
-pub use file::{load_or_create_p256, read_pkcs8_pem, write_pkcs8_pem};
+pub use file::{
+    is_pkcs8_pem, load_or_create_p256, read_pkcs8_pem, rewrite_pkcs8_pem, write_pkcs8_pem,
+};
 pub use password::KeyPassword;
 pub use signer::LogSigner;
 

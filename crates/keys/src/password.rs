@@ -17,12 +17,18 @@ impl KeyPassword {
     /// Reads `SIGSTACK_KEY_PASSWORD`, or else the file named by `SIGSTACK_KEY_PASSWORD_FILE`
     /// (a trailing newline is dropped). Neither set means keys are stored unencrypted.
     pub fn from_env() -> Result<Self, KeyError> {
-        if let Ok(password) = std::env::var("SIGSTACK_KEY_PASSWORD") {
+        Self::from_env_names("SIGSTACK_KEY_PASSWORD", "SIGSTACK_KEY_PASSWORD_FILE")
+    }
+
+    /// Reads the password from the variable `value_name`, or else from the file named by the
+    /// variable `file_name`, as [`KeyPassword::from_env`] does for the current password.
+    pub fn from_env_names(value_name: &str, file_name: &str) -> Result<Self, KeyError> {
+        if let Ok(password) = std::env::var(value_name) {
             if !password.is_empty() {
                 return Ok(Self(Some(password)));
             }
         }
-        if let Some(path) = std::env::var_os("SIGSTACK_KEY_PASSWORD_FILE") {
+        if let Some(path) = std::env::var_os(file_name) {
             let path = PathBuf::from(path);
             let contents = std::fs::read_to_string(&path)
                 .map_err(|source| KeyError::PasswordFile { path, source })?;

@@ -24,7 +24,9 @@ pub struct IdpConfig {
     pub key_file: PathBuf,
     /// Lifetime of issued tokens, in seconds.
     pub token_lifetime_seconds: u64,
-    /// Build agents allowed to use the `client_credentials` grant.
+    /// Build agents allowed to use the `client_credentials` grant. An empty list is left out of
+    /// the generated file, so that `[[idp.clients]]` tables can be appended to it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<IdpClient>,
 }
 
