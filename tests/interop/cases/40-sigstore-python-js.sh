@@ -4,6 +4,7 @@
 # --- sigstore-python and sigstore-js -----------------------------------------------------------
 
 SIGSTORE_PYTHON_VERSION=4.5.1
+# The newest @sigstore/cli, 0.10.3, needs Node.js 22. 0.8.1 is the newest that runs on Node.js 20.
 SIGSTORE_JS_CLI_VERSION=0.8.1
 # Issuer of the development identity provider that `sigstack up` runs.
 IDP_ISSUER=http://127.0.0.1:5556
