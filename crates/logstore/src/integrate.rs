@@ -240,9 +240,22 @@ async fn insert_search_keys(
     let mut keys: Vec<&str> = Vec::new();
     let mut indexes = Vec::new();
     for (offset, (leaf, _)) in leaves.iter().enumerate() {
+        let leaf_index = first_index + offset as u64;
         for key in &leaf.search_keys {
+            // One key that PostgreSQL rejects would fail the whole batch, and with it every
+            // other submitter's entry. Such a key is left out of the index instead.
+            if !crate::search::is_storable(key) {
+                tracing::warn!(
+                    tree_id,
+                    leaf_index,
+                    key_bytes = key.len(),
+                    "search key not indexed: it contains a NUL character or exceeds {} bytes",
+                    crate::search::MAX_SEARCH_KEY_BYTES
+                );
+                continue;
+            }
             keys.push(key);
-            indexes.push(to_i64(first_index + offset as u64)?);
+            indexes.push(to_i64(leaf_index)?);
         }
     }
     if keys.is_empty() {

@@ -16,9 +16,11 @@
 
 mod batcher;
 mod integrate;
+mod search;
 mod store;
 
 pub use batcher::Appender;
+pub use search::MAX_SEARCH_KEY_BYTES;
 pub use store::{LogStore, SignedHead, StoredLeaf};
 
 pub use sigstack_merkle::Hash;

@@ -185,12 +185,17 @@ impl LogStore {
     }
 
     pub async fn leaf_by_index(&self, leaf_index: u64) -> Result<Option<StoredLeaf>, StoreError> {
+        // Indexes are stored as bigint, so a larger one (a client's, never a stored value) names
+        // no leaf.
+        let Ok(leaf_index) = i64::try_from(leaf_index) else {
+            return Ok(None);
+        };
         let row = sqlx::query(
             "SELECT leaf_index, leaf_hash, leaf_value, extra_data, integrated_time
              FROM leaves WHERE tree_id = $1 AND leaf_index = $2",
         )
         .bind(self.info.tree_id)
-        .bind(to_i64(leaf_index)?)
+        .bind(leaf_index)
         .fetch_optional(&self.pool)
         .await?;
         row.map(leaf_from_row).transpose()
@@ -227,6 +232,10 @@ impl LogStore {
 
     /// Leaf indexes stored under a search key, ascending.
     pub async fn search(&self, lookup_key: &str) -> Result<Vec<u64>, StoreError> {
+        // No stored key fails this test, and PostgreSQL would reject a NUL in the query.
+        if !crate::search::is_storable(lookup_key) {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(
             "SELECT leaf_index FROM search_index WHERE tree_id = $1 AND lookup_key = $2
              ORDER BY leaf_index",

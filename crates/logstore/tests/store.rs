@@ -301,3 +301,47 @@ async fn assert_all_heads_consistent(store: &LogStore) {
         "tree size only grows: {sizes:?}"
     );
 }
+
+#[tokio::test]
+async fn unstorable_search_keys_fail_no_entry() {
+    let database = TestDatabase::create().await.expect("test database");
+    let (store, appender) = open(&database.url).await;
+
+    // A NUL and an over-long key share batches with ordinary entries, as a client can send them.
+    let results = futures::future::join_all((0..32).map(|i| {
+        let appender = appender.clone();
+        async move {
+            let mut entry = leaf(&format!("entry {i}"));
+            match i % 4 {
+                0 => entry.search_keys.push("sha256\0".to_owned()),
+                1 => entry.search_keys.push("x".repeat(3000)),
+                _ => {}
+            }
+            appender.append(entry).await
+        }
+    }))
+    .await;
+    for result in &results {
+        assert!(
+            matches!(result, Ok(AppendOutcome::Integrated { .. })),
+            "{result:?}"
+        );
+    }
+
+    assert_eq!(store.search("key:entry 0").await.expect("search").len(), 1);
+    assert!(store.search("sha256\0").await.expect("search").is_empty());
+    assert!(
+        store
+            .search(&"x".repeat(3000))
+            .await
+            .expect("search")
+            .is_empty()
+    );
+    assert!(
+        store
+            .leaf_by_index(u64::MAX)
+            .await
+            .expect("lookup")
+            .is_none()
+    );
+}
