@@ -394,6 +394,8 @@ async fn spawn_server(
         .await
         .with_context(|| format!("failed to start the {name}"))?;
     let address = listener.local_addr()?;
+    // NOTE: each server installs its own signal listener when it starts, so a SIGTERM that
+    // arrives while `up` is still starting later services stops only the earlier ones.
     services.spawn(async move {
         sigstack_server::serve(listener, router, sigstack_server::shutdown_signal())
             .await
