@@ -1,7 +1,7 @@
-//! Which search keys the index can hold.
+//! The limits on keys in the search index.
 
-/// Longest search key the index stores, in bytes. A B-tree entry of PostgreSQL's
-/// `search_index_pkey` holds at most 2704 bytes; this leaves room for the other columns and is
+/// Maximum length of a stored search key, in bytes. A B-tree entry of PostgreSQL's
+/// `search_index_pkey` takes at most 2704 bytes. This leaves room for the other columns and is
 /// far above any digest, fingerprint or certificate name a client searches for.
 pub const MAX_SEARCH_KEY_BYTES: usize = 1024;
 
