@@ -104,7 +104,7 @@ fn key_valid_from(key_path: &Path) -> anyhow::Result<SystemTime> {
     let valid_from = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
 
     // A read-only key directory (a mounted secret) cannot take the record. The start then
-    // follows the file's time, so the operator is told how to pin it.
+    // follows the file's time, so a warning says how to pin it.
     let text = format!("{}\n", sigstack_trust::rfc3339_seconds(valid_from));
     if let Err(error) = std::fs::write(&record, text) {
         tracing::warn!(

@@ -122,7 +122,7 @@ fn trust_export_holds_what_verifiers_need() {
     }
 }
 
-/// The log's `validFor.start` in a trusted_root.json.
+/// Returns the log's `validFor.start` from a trusted_root.json.
 fn log_valid_from(trusted_root: &Path) -> String {
     let root: serde_json::Value = serde_json::from_str(&read(trusted_root)).expect("trusted root");
     root["tlogs"][0]["publicKey"]["validFor"]["start"]

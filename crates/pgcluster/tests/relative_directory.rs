@@ -1,5 +1,5 @@
 //! A cluster started with a relative directory, as `sigstack up` gets from its default
-//! `--dir ./sigstack-data`. This binary holds one test because it changes the working directory
+//! `--dir ./sigstack-data`. This binary contains one test because it changes the working directory
 //! of the process.
 
 use std::path::Path;

@@ -29,7 +29,7 @@ load_bundle() { # NAME
 }
 
 # Cells where the verifying client itself cannot check the bundle, whatever the stack does. Each
-# records the client's own error (an extended regex over its output) and why; the case then
+# records the client's own error (an extended regex over its output) and the reason. The case
 # passes as "client limitation" only when the client fails with exactly that error.
 declare -A CLIENT_LIMITATION_ERRORS=() CLIENT_LIMITATION_REASONS=()
 # Exit status of a case that ended on its recorded client limitation.
